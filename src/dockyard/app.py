@@ -1,0 +1,125 @@
+"""The application factory: one process serving the registry and the Hub API on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio.to_thread
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from dockyard import __version__
+from dockyard.accounts.service import LIBRARY, AccountsService
+from dockyard.config import Settings
+from dockyard.db import Database
+from dockyard.db.migrate import upgrade
+from dockyard.events import EventBus
+from dockyard.registry import gc
+from dockyard.registry.auth import RegistryAuth
+from dockyard.registry.routes import registry_routes
+from dockyard.registry.service import RegistryService
+from dockyard.storage import FilesystemStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything built once at start-up; handlers reach it through `request.app.state`."""
+
+    settings: Settings
+    db: Database
+    storage: FilesystemStorage
+    bus: EventBus
+    registry: RegistryService
+
+
+def prepare(settings: Settings) -> None:
+    """Create the data directory and bring the database schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.resolved_database_url)
+    storage = FilesystemStorage(settings.data_dir / "storage", fsync=settings.fsync)
+    bus = EventBus()
+    auth = RegistryAuth(settings, db, settings.load_secret())
+    return Services(settings, db, storage, bus, RegistryService(settings, db, storage, bus, auth))
+
+
+async def bootstrap(services: Services) -> None:
+    """On an empty database: create the site administrator and the `library` organisation it owns."""
+    settings = services.settings
+    async with services.db.writer() as session:
+        accounts = AccountsService(session)
+        if await accounts.store.count() > 0:
+            return
+        password = settings.admin_password or secrets.token_urlsafe(18)
+        await accounts.create_user(settings.admin_username, password, is_admin=True)
+        await accounts.create_org(LIBRARY, settings.admin_username, full_name="Official images")
+    if not settings.admin_password:
+        # Printed once, to the console only: it is never logged or stored in clear.
+        print(
+            f"dockyard: created administrator '{settings.admin_username}' with password: {password}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def _periodic_gc(services: Services) -> None:
+    settings = services.settings
+    while True:
+        await asyncio.sleep(settings.gc_interval_seconds)
+        try:
+            await gc.collect(
+                services.db,
+                services.storage,
+                grace_seconds=settings.gc_grace_seconds,
+                upload_expiry_seconds=settings.upload_expiry_seconds,
+                dry_run=False,
+            )
+        except Exception:
+            log.exception("periodic garbage collection failed")
+
+
+def hub_app() -> FastAPI:
+    """The Hub API (Docker Hub's management API). It shares /v2 with the registry."""
+    app = FastAPI(title="Dockyard", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(prepare, settings)
+        services = build_services(settings)
+        app.state.services = services
+        app.state.registry = services.registry
+        await bootstrap(services)
+        tasks = []
+        if settings.gc_interval_seconds > 0:
+            tasks.append(asyncio.create_task(_periodic_gc(services)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.db.dispose()
+
+    return Starlette(routes=[*registry_routes(), Mount("/", app=hub_app())], lifespan=lifespan)

@@ -1,0 +1,269 @@
+"""Registry authentication: the Docker token service and how each request proves what it may do.
+
+A request carries either a bearer token from our `/token` service (whose `access` claims are the grant, decided
+once when the token was issued) or HTTP Basic credentials (decided per request). Anything else gets the 401
+challenge that sends Docker clients to `/token`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from dockyard.accounts.permissions import ACTION_PERMISSION, ANONYMOUS, Permission, Subject, decide
+from dockyard.accounts.service import AccountsService, subject_for
+from dockyard.config import Settings
+from dockyard.db import Database
+from dockyard.registry.errors import Unauthorized
+from dockyard.registry.references import canonical_name
+from dockyard.registry.store import RegistryStore
+
+ALGORITHM = "HS256"
+REGISTRY_AUDIENCE_PREFIX = "registry:"
+CREDENTIAL_CACHE_SECONDS = 60
+CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Scope:
+    type: str
+    name: str
+    actions: tuple[str, ...]
+
+    def render(self) -> str:
+        return f"{self.type}:{self.name}:{','.join(self.actions)}"
+
+
+def parse_scopes(values: Iterable[str]) -> list[Scope]:
+    """Parse `repository:name:pull,push` scopes; unparseable entries are ignored, as distribution does."""
+    scopes = []
+    for value in values:
+        for item in value.split(" "):
+            kind, _, rest = item.partition(":")
+            name, _, actions = rest.rpartition(":")
+            if kind and name and actions:
+                scopes.append(Scope(kind, name, tuple(a for a in actions.split(",") if a)))
+    return scopes
+
+
+@dataclass
+class Caller:
+    """Who is calling the registry, and (for a bearer token) what the token grants, by canonical repository."""
+
+    subject: Subject
+    token_access: dict[str, frozenset[str]] | None = None
+    catalog: bool = False
+    client_ip: str = ""
+    user_agent: str = ""
+    _decided: dict[str, Permission] = field(default_factory=dict)
+
+    @property
+    def account_name(self) -> str | None:
+        return self.subject.username
+
+
+class RegistryAuth:
+    def __init__(self, settings: Settings, db: Database, secret: bytes) -> None:
+        self.settings = settings
+        self.db = db
+        self.key = hashlib.sha256(b"registry-token:" + secret).digest()
+        self.audience = settings.token_service
+        self._tokens: dict[str, tuple[float, Caller]] = {}
+        self._credentials: dict[bytes, tuple[float, Subject | None]] = {}
+
+    # --- the challenge -------------------------------------------------------------------------------------
+    def challenge(self, scope: str | None, error: str | None = None) -> str:
+        value = f'Bearer realm="{self.settings.base_url}/token",service="{self.audience}"'
+        if scope:
+            value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
+        return value
+
+    def unauthorized(self, name: str | None, actions: Iterable[str], message: str | None = None) -> Unauthorized:
+        scope = f"repository:{name}:{','.join(actions)}" if name else None
+        detail = [{"Type": "repository", "Name": name, "Action": a} for a in actions] if name else None
+        return Unauthorized(message, detail=detail, headers={"WWW-Authenticate": self.challenge(scope)})
+
+    # --- resolving a request's credentials -----------------------------------------------------------------
+    async def caller(self, authorization: str | None, client_ip: str, user_agent: str) -> Caller | None:
+        """The caller for an Authorization header; None when it carries no usable credentials."""
+        if not authorization:
+            return None
+        scheme, _, value = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            caller = self._verify_token(value.strip())
+        elif scheme == "basic":
+            subject = await self._basic(value.strip())
+            caller = Caller(subject) if subject is not None else None
+        else:
+            return None
+        if caller is None:
+            return None
+        return Caller(caller.subject, caller.token_access, caller.catalog, client_ip, user_agent)
+
+    def _verify_token(self, token: str) -> Caller | None:
+        now = time.time()
+        cached = self._tokens.get(token)
+        if cached is not None:
+            if cached[0] > now:
+                return cached[1]
+            del self._tokens[token]
+        try:
+            claims = jwt.decode(token, self.key, algorithms=[ALGORITHM], audience=self.audience)
+        except jwt.PyJWTError:
+            return None
+        access: dict[str, frozenset[str]] = {}
+        catalog = False
+        for entry in claims.get("access", []):
+            if entry.get("type") == "repository":
+                access[canonical_name(entry["name"])] = frozenset(entry.get("actions", []))
+            elif entry.get("type") == "registry" and entry.get("name") == "catalog":
+                catalog = True
+        subject = Subject(
+            account_id=claims.get("uid"), username=claims.get("sub") or None, is_admin=bool(claims.get("adm"))
+        )
+        caller = Caller(subject, access, catalog)
+        if len(self._tokens) >= CACHE_LIMIT:
+            self._tokens.clear()
+        self._tokens[token] = (float(claims["exp"]), caller)
+        return caller
+
+    async def _basic(self, value: str) -> Subject | None:
+        try:
+            username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return await self.authenticate(username, password)
+
+    async def authenticate(self, username: str, password: str) -> Subject | None:
+        """Check a username and password, remembering the answer briefly: argon2 is slow by design."""
+        key = hashlib.sha256(self.key + username.encode() + b"\0" + password.encode()).digest()
+        now = time.monotonic()
+        cached = self._credentials.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.db.reader() as session:
+            subject = await AccountsService(session).authenticate(username, password)
+        if len(self._credentials) >= CACHE_LIMIT:
+            self._credentials.clear()
+        self._credentials[key] = (now + CREDENTIAL_CACHE_SECONDS, subject)
+        return subject
+
+    # --- deciding ------------------------------------------------------------------------------------------
+    async def allowed(self, caller: Caller, path: str, action: str) -> bool:
+        if caller.token_access is not None:
+            return action in caller.token_access.get(path, ()) or "*" in caller.token_access.get(path, ())
+        permission = caller._decided.get(path)
+        if permission is None:
+            permission = await self.permission(caller.subject, path)
+            caller._decided[path] = permission
+        return permission >= ACTION_PERMISSION[action]
+
+    async def permission(self, subject: Subject, path: str) -> Permission:
+        namespace = path.split("/", 1)[0]
+        async with self.db.reader() as session:
+            repository = await RegistryStore(session).repository(path)
+            target = await AccountsService(session).target(
+                subject,
+                namespace,
+                exists=repository is not None,
+                is_private=bool(repository and repository.is_private),
+            )
+        return decide(subject, target)
+
+    async def require(self, caller: Caller | None, name: str, path: str, actions: tuple[str, ...]) -> Caller:
+        """The caller, if it may do every one of `actions` on the repository; a 401 challenge otherwise."""
+        if caller is not None:
+            for action in actions:
+                if not await self.allowed(caller, path, action):
+                    raise self.unauthorized(name, actions, "insufficient scope or repository not found")
+            return caller
+        raise self.unauthorized(name, actions)
+
+    # --- issuing tokens ------------------------------------------------------------------------------------
+    async def grant(self, subject: Subject, scopes: list[Scope]) -> list[dict[str, Any]]:
+        """What to put in a token: for each requested scope, the requested actions that are allowed."""
+        access: list[dict[str, Any]] = []
+        for scope in scopes:
+            if scope.type == "registry" and scope.name == "catalog":
+                access.append({"type": "registry", "name": "catalog", "actions": ["*"]})
+                continue
+            if scope.type != "repository":
+                continue
+            try:
+                path = canonical_name(scope.name)
+            except Exception:
+                continue
+            permission = await self.permission(subject, path)
+            wanted = {"pull", "push", "delete"} if "*" in scope.actions else set(scope.actions)
+            granted = sorted(a for a in wanted if a in ACTION_PERMISSION and permission >= ACTION_PERMISSION[a])
+            access.append({"type": "repository", "name": scope.name, "actions": granted})
+        return access
+
+    def issue(self, subject: Subject, access: list[dict[str, Any]]) -> tuple[str, int, str]:
+        now = int(time.time())
+        ttl = max(60, self.settings.token_ttl_seconds)
+        claims = {
+            "iss": self.settings.base_url,
+            "sub": subject.username or "",
+            "aud": self.audience,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + ttl,
+            "jti": secrets.token_hex(12),
+            "access": access,
+        }
+        if subject.account_id is not None:
+            claims["uid"] = subject.account_id
+        if subject.is_admin:
+            claims["adm"] = True
+        token = jwt.encode(claims, self.key, algorithm=ALGORITHM)
+        issued_at = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
+        return token, ttl, issued_at
+
+
+REFRESH_TTL_SECONDS = 90 * 24 * 3600
+
+
+class RefreshTokens:
+    """Long-lived tokens `docker login` keeps as its identity token, traded at POST /token for access tokens."""
+
+    def __init__(self, auth: RegistryAuth) -> None:
+        self.auth = auth
+        self.audience = auth.audience + ":refresh"
+
+    def issue(self, subject: Subject) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": subject.username,
+            "uid": subject.account_id,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + REFRESH_TTL_SECONDS,
+            "jti": secrets.token_hex(12),
+        }
+        return jwt.encode(claims, self.auth.key, algorithm=ALGORITHM)
+
+    async def subject(self, token: str) -> Subject | None:
+        try:
+            claims = jwt.decode(token, self.auth.key, algorithms=[ALGORITHM], audience=self.audience)
+        except jwt.PyJWTError:
+            return None
+        async with self.auth.db.reader() as session:
+            account = await AccountsService(session).store.by_id(int(claims.get("uid", 0)))
+        if account is None or not account.is_active or account.name != claims.get("sub"):
+            return None
+        return subject_for(account)
+
+
+__all__ = ["ANONYMOUS", "Caller", "RegistryAuth", "Scope", "parse_scopes"]

@@ -1,0 +1,61 @@
+"""Domain events the registry publishes on the bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestPushed:
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    tag: str | None
+    account: str | None
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRequested:
+    """A manifest HEAD or GET, found or not: the raw material of pull analytics."""
+
+    repository: str
+    reference: str
+    digest: str | None
+    method: str
+    status: int
+    client_ip: str
+    user_agent: str
+    account: str | None
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRequested:
+    repository: str
+    digest: str
+    method: str
+    status: int
+    client_ip: str
+    user_agent: str
+    account: str | None
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagDeleted:
+    repository: str
+    tag: str
+    digest: str
+    account: str | None
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestDeleted:
+    repository: str
+    digest: str
+    account: str | None
+    time: datetime

@@ -1,0 +1,174 @@
+"""Content-addressed blobs on the local filesystem.
+
+An upload is a file under uploads/ that grows chunk by chunk while a running hash follows it. A blob becomes
+visible only by an atomic rename into blobs/<algorithm>/<xx>/<hex> after its digest has been verified, so a crash
+or a broken connection can never leave a half-written blob where readers look.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from dockyard.storage.base import DigestMismatch, UploadMissing
+
+WRITE_BATCH = 1024 * 1024
+HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+@dataclass
+class _RunningHash:
+    hasher: Any
+    offset: int
+
+
+class FilesystemStorage:
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root
+        self.fsync = fsync
+        self.blobs_dir = root / "blobs"
+        self.uploads_dir = root / "uploads"
+        self.trash_dir = root / "trash"
+        for path in (self.blobs_dir, self.uploads_dir, self.trash_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        # sha256 state per upload, so a chunked upload is hashed once as it arrives. It is only an
+        # optimisation: after a restart the state is rebuilt from the bytes on disk.
+        self._hashes: dict[str, _RunningHash] = {}
+
+    # --- uploads -------------------------------------------------------------------------------------------
+    def _upload_path(self, upload_id: str) -> Path:
+        return self.uploads_dir / upload_id
+
+    async def create_upload(self, upload_id: str) -> None:
+        self._upload_path(upload_id).touch(exist_ok=False)
+        self._hashes[upload_id] = _RunningHash(hashlib.sha256(), 0)
+
+    async def upload_size(self, upload_id: str) -> int:
+        try:
+            return self._upload_path(upload_id).stat().st_size
+        except FileNotFoundError as exc:
+            raise UploadMissing(upload_id) from exc
+
+    async def append(self, upload_id: str, chunks: AsyncIterable[bytes]) -> int:
+        path = self._upload_path(upload_id)
+        if not path.exists():
+            raise UploadMissing(upload_id)
+        start = path.stat().st_size
+        running = self._hashes.get(upload_id)
+        if running is None or running.offset != start:
+            running = await anyio.to_thread.run_sync(self._rehash, path, "sha256")
+        self._hashes.pop(upload_id, None)  # re-registered only if the whole append succeeds
+        file = await anyio.to_thread.run_sync(open, path, "r+b")
+        try:
+            file.seek(start)
+            buffer: list[bytes] = []
+            buffered = 0
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                buffer.append(chunk)
+                buffered += len(chunk)
+                if buffered >= WRITE_BATCH:
+                    await anyio.to_thread.run_sync(self._write, file, running, b"".join(buffer))
+                    buffer, buffered = [], 0
+            if buffer:
+                await anyio.to_thread.run_sync(self._write, file, running, b"".join(buffer))
+        except BaseException:
+            # The chunk did not arrive whole: forget every byte of it.
+            await anyio.to_thread.run_sync(self._truncate, file, start)
+            raise
+        finally:
+            await anyio.to_thread.run_sync(file.close)
+        self._hashes[upload_id] = running
+        return running.offset
+
+    @staticmethod
+    def _write(file: Any, running: _RunningHash, data: bytes) -> None:
+        file.write(data)
+        running.hasher.update(data)
+        running.offset += len(data)
+
+    @staticmethod
+    def _truncate(file: Any, size: int) -> None:
+        file.truncate(size)
+
+    @staticmethod
+    def _rehash(path: Path, algorithm: str) -> _RunningHash:
+        hasher = HASHERS[algorithm]()
+        size = 0
+        with path.open("rb") as file:
+            while block := file.read(WRITE_BATCH):
+                hasher.update(block)
+                size += len(block)
+        return _RunningHash(hasher, size)
+
+    async def commit(self, upload_id: str, digest: str) -> int:
+        path = self._upload_path(upload_id)
+        if not path.exists():
+            raise UploadMissing(upload_id)
+        algorithm, _, expected = digest.partition(":")
+        running = self._hashes.pop(upload_id, None)
+        size = path.stat().st_size
+        if algorithm != "sha256" or running is None or running.offset != size:
+            running = await anyio.to_thread.run_sync(self._rehash, path, algorithm)
+        if running.hasher.hexdigest() != expected:
+            raise DigestMismatch(digest)
+        await anyio.to_thread.run_sync(self._place, path, self.local_path(digest))
+        return running.offset
+
+    def _place(self, source: Path, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.fsync:
+            fd = os.open(source, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(source, target)
+
+    async def delete_upload(self, upload_id: str) -> None:
+        self._hashes.pop(upload_id, None)
+        self._upload_path(upload_id).unlink(missing_ok=True)
+
+    def upload_ids(self) -> list[str]:
+        return [entry.name for entry in self.uploads_dir.iterdir()]
+
+    def upload_age(self, upload_id: str) -> float:
+        try:
+            return time.time() - self._upload_path(upload_id).stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+
+    # --- blobs ---------------------------------------------------------------------------------------------
+    def local_path(self, digest: str) -> Path:
+        algorithm, _, hexpart = digest.partition(":")
+        return self.blobs_dir / algorithm / hexpart[:2] / hexpart
+
+    async def exists(self, digest: str) -> bool:
+        return self.local_path(digest).is_file()
+
+    async def delete(self, digest: str) -> None:
+        self.local_path(digest).unlink(missing_ok=True)
+
+    def move_to_trash(self, digest: str) -> Path | None:
+        """First half of a two-step delete (see registry.gc): the file leaves the readable tree but is kept."""
+        source = self.local_path(digest)
+        target = self.trash_dir / digest.replace(":", "-")
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def restore_from_trash(self, digest: str, trashed: Path) -> None:
+        target = self.local_path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(trashed, target)
