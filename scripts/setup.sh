@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Dockyard needs on a fresh Debian machine: the Python environment always, and with --test the
+# real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+if [ "$want_test" = 1 ]; then
+  apt_install skopeo podman buildah postgresql ca-certificates
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install -q --upgrade pip
+if [ "$want_test" = 1 ]; then
+  .venv/bin/pip install -q -e '.[dev]'
+else
+  .venv/bin/pip install -q -e .
+fi
