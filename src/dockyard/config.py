@@ -38,6 +38,7 @@ class Settings:
     gc_grace_seconds: int = 3600
     upload_expiry_seconds: int = 24 * 3600
     log_level: str = "info"
+    manifest_cache_seconds: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,6 +90,7 @@ class Settings:
             "DOCKYARD_GC_GRACE_SECONDS": ("gc_grace_seconds", int),
             "DOCKYARD_UPLOAD_EXPIRY_SECONDS": ("upload_expiry_seconds", int),
             "DOCKYARD_LOG_LEVEL": ("log_level", str),
+            "DOCKYARD_MANIFEST_CACHE_SECONDS": ("manifest_cache_seconds", float),
         }
         for name, (attr, convert) in converters.items():
             if env.get(name):

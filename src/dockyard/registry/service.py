@@ -22,6 +22,7 @@ from dockyard.db import Database, utcnow
 from dockyard.events import EventBus
 from dockyard.registry import mediatypes as mt
 from dockyard.registry.auth import Caller, RegistryAuth
+from dockyard.registry.cache import CachedManifest, ManifestCache
 from dockyard.registry.errors import (
     BlobUnknown,
     BlobUploadUnknown,
@@ -104,6 +105,7 @@ class RegistryService:
         self.bus = bus
         self.auth = auth
         self._upload_locks: dict[str, asyncio.Lock] = {}
+        self.cache = ManifestCache(settings.manifest_cache_seconds)
 
     # --- repositories --------------------------------------------------------------------------------------
     async def _existing(self, store: RegistryStore, repo: Repo) -> Repository:
@@ -316,16 +318,13 @@ class RegistryService:
                 parse_digest(reference)
             elif not is_valid_tag(reference):
                 raise ManifestUnknown(f"invalid tag: {reference[:200]}")
-            async with self.db.reader() as session:
-                store = RegistryStore(session)
-                row = await store.manifest_row(repo.path, reference, by_digest=by_digest, with_content=with_content)
-                if row is None:
-                    if await store.repository(repo.path) is None:
-                        raise NameUnknown(f"repository {repo.name} not known to registry")
-                    raise ManifestUnknown(detail={"reference": reference})
-                result = ManifestResult(row.digest, row.media_type, row.size, row.content if with_content else None)
-                if not by_digest and accept and "*/*" not in accept and result.media_type not in accept:
-                    result = await self._negotiate(store, row[0], result, accept, with_content)
+            found = self.cache.get(repo.path, reference) or await self._lookup_manifest(repo, reference, by_digest)
+            result = ManifestResult(found.digest, found.media_type, found.size, found.content if with_content else None)
+            if not by_digest and accept and "*/*" not in accept and found.media_type not in accept:
+                async with self.db.reader() as session:
+                    result = await self._negotiate(
+                        RegistryStore(session), found.repository_id, result, accept, with_content
+                    )
             status, digest = 200, result.digest
             return result
         finally:
@@ -342,6 +341,18 @@ class RegistryService:
                     time=utcnow(),
                 )
             )
+
+    async def _lookup_manifest(self, repo: Repo, reference: str, by_digest: bool) -> CachedManifest:
+        async with self.db.reader() as session:
+            store = RegistryStore(session)
+            row = await store.manifest_row(repo.path, reference, by_digest=by_digest, with_content=True)
+            if row is None:
+                if await store.repository(repo.path) is None:
+                    raise NameUnknown(f"repository {repo.name} not known to registry")
+                raise ManifestUnknown(detail={"reference": reference})
+        found = CachedManifest(row[0], row.digest, row.media_type, row.size, row.content)
+        self.cache.put(repo.path, reference, found)
+        return found
 
     async def _negotiate(
         self, store: RegistryStore, repository_id: int, found: ManifestResult, accept: set[str], with_content: bool
@@ -393,6 +404,7 @@ class RegistryService:
             if tag is not None:
                 await store.set_tag(repository.id, tag, manifest.id)
             await store.touch_repository(repository.id, now)
+        self.cache.invalidate(repo.path)
         self.bus.publish(
             ManifestPushed(repo.path, digest, parsed.media_type, len(content), tag, caller.account_name, now)
         )
@@ -465,8 +477,13 @@ class RegistryService:
                 events.append(
                     TagDeleted(repo.path, reference, manifest.digest if manifest else "", caller.account_name, now)
                 )
+        self.cache.invalidate(repo.path)
         for event in events:
             self.bus.publish(event)
+
+    def forget(self, path: str) -> None:
+        """Drop cached state for a repository another domain changed (deleted it, moved it, changed privacy)."""
+        self.cache.invalidate(path)
 
     # --- tags, catalog, referrers --------------------------------------------------------------------------
     async def list_tags(self, caller: Caller | None, repo: Repo, last: str | None, n: int | None) -> list[str]:
