@@ -1,0 +1,1 @@
+"""Helpers shared by tests that drive a real server: image layouts to push, and the server process itself."""
