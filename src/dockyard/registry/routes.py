@@ -29,6 +29,7 @@ from dockyard.registry.errors import (
     RegistryError,
     Unauthorized,
 )
+from dockyard.registry.references import is_digest
 from dockyard.registry.service import RegistryService, Repo, repo_for
 from dockyard.registry.tokens import token_routes
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 API_VERSION = {"Docker-Distribution-Api-Version": "registry/2.0"}
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 DEFAULT_PAGE = 1000
+MAX_PAGE = 10_000
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -112,9 +114,12 @@ def _page_size(request: Request) -> int | None:
     value = request.query_params.get("n")
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    # ASCII digits only: str.isdigit() also accepts characters such as "²" that int() rejects.
+    if not (value.isascii() and value.isdigit()):
         raise PaginationNumberInvalid("n must be a non-negative integer")
-    return int(value)
+    # Capped, so a huge n neither overflows the database's LIMIT nor int()'s digit limit.
+    digits = value.lstrip("0")
+    return MAX_PAGE if len(digits) > len(str(MAX_PAGE)) else min(int(digits or "0"), MAX_PAGE)
 
 
 # --- base, catalog -----------------------------------------------------------------------------------------
@@ -162,7 +167,9 @@ async def manifest(request: Request, service: RegistryService, caller: Caller | 
         return Response(result.content, headers=headers)
     if method == "PUT":
         content = await _read_capped(request, service.settings.max_manifest_bytes)
-        pushed = await service.put_manifest(caller, repo, reference, content, request.headers.get("content-type"))
+        pushed = await service.put_manifest(
+            caller, repo, reference, content, request.headers.get("content-type"), request.query_params.getlist("tag")
+        )
         headers = {
             **API_VERSION,
             "Location": f"/v2/{repo.name}/manifests/{pushed.digest}",
@@ -170,6 +177,8 @@ async def manifest(request: Request, service: RegistryService, caller: Caller | 
         }
         if pushed.subject:
             headers["OCI-Subject"] = pushed.subject
+        if pushed.tags and is_digest(reference):
+            headers["OCI-Tag"] = ", ".join(pushed.tags)
         return Response(status_code=201, headers=headers)
     await service.delete_manifest(caller, repo, reference)
     return Response(status_code=202, headers=API_VERSION)
@@ -280,7 +289,12 @@ async def upload(request: Request, service: RegistryService, caller: Caller | No
             "transfer-encoding", ""
         )
         done = await service.finish_upload(
-            caller, repo, upload_id, request.query_params.get("digest"), _body(request) if has_body else None
+            caller,
+            repo,
+            upload_id,
+            request.query_params.get("digest"),
+            _body(request) if has_body else None,
+            _content_range(request.headers.get("content-range")) if has_body else None,
         )
         return Response(
             status_code=201,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dockyard.accounts.models import Account
+from dockyard.accounts.permissions import Permission
 from dockyard.accounts.store import AccountsStore
 from dockyard.config import Settings
 from dockyard.db import Database, utcnow
@@ -46,6 +47,7 @@ from dockyard.registry.references import canonical_name, is_digest, is_valid_tag
 from dockyard.registry.store import RegistryStore
 from dockyard.storage import DigestMismatch, FilesystemStorage, UploadMissing
 
+MAX_TAGS_PER_PUSH = 100
 DIGESTERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
@@ -73,6 +75,7 @@ class ManifestResult:
 class PushResult:
     digest: str
     subject: str | None
+    tags: list[str]
 
 
 @dataclass(frozen=True)
@@ -205,13 +208,20 @@ class RegistryService:
                 if repository is not None and await store.blob_in_repository(repository.id, digest):
                     sources.append(candidate)
         for candidate in sources:
-            if await self.auth.allowed(caller, candidate.path, "pull") and await self.storage.exists(digest):
+            if await self._may_read(caller, candidate.path) and await self.storage.exists(digest):
                 async with self.db.writer() as session:
                     store = RegistryStore(session)
                     repository = await self._ensure_repository(store, repo)
                     await store.link_blob(repository.id, digest)
                 return True
         return False
+
+    async def _may_read(self, caller: Caller, path: str) -> bool:
+        """A mount source counts as readable if the token says so or the caller's own permissions do: a token
+        scoped to the target repository alone must not stop a user copying a blob they could pull anyway."""
+        if await self.auth.allowed(caller, path, "pull"):
+            return True
+        return await self.auth.permission(caller.subject, path) >= Permission.READ
 
     async def _upload_for(self, caller: Caller | None, repo: Repo, upload_id: str) -> Upload:
         await self.auth.require(caller, repo.name, repo.path, ("pull", "push"))
@@ -241,18 +251,28 @@ class RegistryService:
         await self._upload_for(caller, repo, upload_id)
         async with self._lock(upload_id):
             try:
-                offset = await self.storage.upload_size(upload_id)
-                if content_range is not None and content_range[0] != offset:
-                    raise RangeInvalid(
-                        f"chunk starts at {content_range[0]} but the upload has {offset} bytes",
-                        headers={"Range": f"0-{max(offset - 1, 0)}", "Docker-Upload-UUID": upload_id},
-                    )
+                await self._check_offset(repo, upload_id, content_range)
                 offset = await self.storage.append(upload_id, chunks)
             except UploadMissing as exc:
                 raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
         async with self.db.writer() as session:
             await RegistryStore(session).touch_upload(upload_id)
         return UploadState(upload_id, offset)
+
+    async def _check_offset(self, repo: Repo, upload_id: str, content_range: tuple[int, int] | None) -> None:
+        """A chunk must start where the upload ends; otherwise 416 and the upload is left untouched."""
+        if content_range is None:
+            return
+        offset = await self.storage.upload_size(upload_id)
+        if content_range[0] != offset:
+            raise RangeInvalid(
+                f"chunk starts at {content_range[0]} but the upload has {offset} bytes",
+                headers={
+                    "Range": f"0-{max(offset - 1, 0)}",
+                    "Docker-Upload-UUID": upload_id,
+                    "Location": f"/v2/{repo.name}/blobs/uploads/{upload_id}",
+                },
+            )
 
     async def finish_upload(
         self,
@@ -261,6 +281,7 @@ class RegistryService:
         upload_id: str,
         digest: str | None,
         chunks: AsyncIterable[bytes] | None,
+        content_range: tuple[int, int] | None = None,
     ) -> BlobResult:
         await self._upload_for(caller, repo, upload_id)
         if not digest:
@@ -269,14 +290,14 @@ class RegistryService:
         async with self._lock(upload_id):
             try:
                 if chunks is not None:
+                    await self._check_offset(repo, upload_id, content_range)
                     await self.storage.append(upload_id, chunks)
                 size = await self.storage.commit(upload_id, digest)
             except UploadMissing as exc:
                 raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
             except DigestMismatch as exc:
                 raise DigestInvalid(detail={"digest": digest}) from exc
-            finally:
-                self._upload_locks.pop(upload_id, None)
+        self._upload_locks.pop(upload_id, None)
         async with self.db.writer() as session:
             store = RegistryStore(session)
             repository = await self._ensure_repository(store, repo)
@@ -376,20 +397,30 @@ class RegistryService:
         )
 
     async def put_manifest(
-        self, caller: Caller | None, repo: Repo, reference: str, content: bytes, content_type: str | None
+        self,
+        caller: Caller | None,
+        repo: Repo,
+        reference: str,
+        content: bytes,
+        content_type: str | None,
+        extra_tags: Sequence[str] = (),
     ) -> PushResult:
+        """Store a manifest under its digest and point the tag (or, pushed by digest, the `?tag=` tags) at it."""
         caller = await self.auth.require(caller, repo.name, repo.path, ("pull", "push"))
-        tag: str | None = None
         if is_digest(reference):
             parse_digest(reference)
             digest = compute_digest(content, reference.split(":", 1)[0])
             if digest != reference:
                 raise DigestInvalid("the manifest does not match the digest in the URL", detail={"digest": reference})
+            tags = list(dict.fromkeys(extra_tags))
         else:
-            if not is_valid_tag(reference):
-                raise TagInvalid(f"invalid tag: {reference[:200]}")
-            tag = reference
+            tags = [reference]
             digest = compute_digest(content)
+        if len(tags) > MAX_TAGS_PER_PUSH:
+            raise TagInvalid(f"at most {MAX_TAGS_PER_PUSH} tags per push")
+        for tag in tags:
+            if not is_valid_tag(tag):
+                raise TagInvalid(f"invalid tag: {tag[:200]}")
         parsed = parse_manifest(content, content_type)
         now = utcnow()
         async with self.db.writer() as session:
@@ -401,14 +432,18 @@ class RegistryService:
                 manifest = await store.add_manifest(
                     self._manifest_row(repository.id, digest, content, parsed, now), self._references(parsed)
                 )
-            if tag is not None:
+            for tag in tags:
                 await store.set_tag(repository.id, tag, manifest.id)
             await store.touch_repository(repository.id, now)
         self.cache.invalidate(repo.path)
-        self.bus.publish(
-            ManifestPushed(repo.path, digest, parsed.media_type, len(content), tag, caller.account_name, now)
-        )
-        return PushResult(digest, parsed.subject.digest if parsed.subject else None)
+        published: list[str | None] = [*tags] or [None]
+        for tag_or_none in published:
+            self.bus.publish(
+                ManifestPushed(
+                    repo.path, digest, parsed.media_type, len(content), tag_or_none, caller.account_name, now
+                )
+            )
+        return PushResult(digest, parsed.subject.digest if parsed.subject else None, tags)
 
     @staticmethod
     def _manifest_row(
@@ -527,8 +562,9 @@ class RegistryService:
         parse_digest(digest)
         async with self.db.reader() as session:
             store = RegistryStore(session)
-            repository = await self._existing(store, repo)
-            manifests: Sequence[Manifest] = await store.referrers(repository.id, digest)
+            repository = await store.repository(repo.path)
+            # The referrers API answers an empty index, never 404, for a subject (or repository) not pushed yet.
+            manifests: Sequence[Manifest] = await store.referrers(repository.id, digest) if repository else []
         descriptors: list[dict[str, object]] = []
         for manifest in manifests:
             if artifact_type and manifest.artifact_type != artifact_type:
