@@ -12,16 +12,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio.to_thread
-from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from dockyard import __version__
 from dockyard.accounts.service import LIBRARY, AccountsService
+from dockyard.accounts.sessions import HubTokens
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.db.migrate import upgrade
 from dockyard.events import EventBus
+from dockyard.hub.app import create_hub_app
 from dockyard.registry import gc
 from dockyard.registry.auth import RegistryAuth
 from dockyard.registry.routes import registry_routes
@@ -40,6 +40,7 @@ class Services:
     storage: FilesystemStorage
     bus: EventBus
     registry: RegistryService
+    hub_tokens: HubTokens
 
 
 def prepare(settings: Settings) -> None:
@@ -52,8 +53,16 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.resolved_database_url)
     storage = FilesystemStorage(settings.data_dir / "storage", fsync=settings.fsync)
     bus = EventBus()
-    auth = RegistryAuth(settings, db, settings.load_secret())
-    return Services(settings, db, storage, bus, RegistryService(settings, db, storage, bus, auth))
+    secret = settings.load_secret()
+    auth = RegistryAuth(settings, db, secret)
+    return Services(
+        settings=settings,
+        db=db,
+        storage=storage,
+        bus=bus,
+        registry=RegistryService(settings, db, storage, bus, auth),
+        hub_tokens=HubTokens(secret, settings.base_url),
+    )
 
 
 async def bootstrap(services: Services) -> None:
@@ -91,24 +100,16 @@ async def _periodic_gc(services: Services) -> None:
             log.exception("periodic garbage collection failed")
 
 
-def hub_app() -> FastAPI:
-    """The Hub API (Docker Hub's management API). It shares /v2 with the registry."""
-    app = FastAPI(title="Dockyard", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
-
-
 def create_app(settings: Settings) -> Starlette:
+    hub = create_hub_app()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(prepare, settings)
         services = build_services(settings)
-        app.state.services = services
-        app.state.registry = services.registry
+        for state in (app.state, hub.state):
+            state.services = services
+            state.registry = services.registry
         await bootstrap(services)
         tasks = []
         if settings.gc_interval_seconds > 0:
@@ -122,4 +123,4 @@ def create_app(settings: Settings) -> Starlette:
                     await task
             await services.db.dispose()
 
-    return Starlette(routes=[*registry_routes(), Mount("/", app=hub_app())], lifespan=lifespan)
+    return Starlette(routes=[*registry_routes(), Mount("/", app=hub)], lifespan=lifespan)

@@ -31,6 +31,7 @@ class Settings:
     admin_password: str = ""
     token_service: str = "dockyard"
     token_ttl_seconds: int = 300
+    hub_token_ttl_seconds: int = 3600
     trusted_proxies: tuple[IPNetwork, ...] = ()
     max_manifest_bytes: int = 4 * 1024 * 1024
     fsync: bool = True
@@ -84,6 +85,7 @@ class Settings:
             "DOCKYARD_ADMIN_PASSWORD": ("admin_password", str),
             "DOCKYARD_TOKEN_SERVICE": ("token_service", str),
             "DOCKYARD_TOKEN_TTL_SECONDS": ("token_ttl_seconds", int),
+            "DOCKYARD_HUB_TOKEN_TTL_SECONDS": ("hub_token_ttl_seconds", int),
             "DOCKYARD_TRUSTED_PROXIES": ("trusted_proxies", _networks),
             "DOCKYARD_FSYNC": ("fsync", _env_bool),
             "DOCKYARD_GC_INTERVAL_SECONDS": ("gc_interval_seconds", int),

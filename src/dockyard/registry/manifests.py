@@ -79,7 +79,8 @@ def parse_manifest(content: bytes, content_type: str | None) -> ParsedManifest:
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest is not a JSON object")
-    if document.get("schemaVersion") != 2:
+    version = document.get("schemaVersion")
+    if type(version) is not int or version != 2:  # 2.0 and true are not 2
         raise ManifestInvalid("only schemaVersion 2 manifests are supported")
     media_type = _media_type(document, content_type)
     subject = _descriptor(document["subject"], "subject") if document.get("subject") is not None else None

@@ -1,0 +1,82 @@
+"""FastAPI dependencies every Hub-style route uses: the services, a database session, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.accounts.permissions import ANONYMOUS, Permission, Subject
+from dockyard.accounts.sessions import ACCESS
+from dockyard.accounts.store import AccountsStore
+from dockyard.api.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from dockyard.app import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated["Services", Depends(get_services)]
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_services(request).db.reader() as session:
+        yield session
+
+
+async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction committed when the route function returns (before the response is sent), so a failed
+    commit is reported to the client instead of a success that did not happen."""
+    async with get_services(request).db.writer() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(read_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: Bearer …` or the legacy `Authorization: JWT …` (the npm client's form)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "jwt") and value.strip():
+        return value.strip()
+    return None
+
+
+async def optional_subject(request: Request) -> Subject:
+    """The caller, or ANONYMOUS without credentials. Credentials that do not verify are a 401, not anonymity."""
+    token = bearer_token(request)
+    if token is None:
+        return ANONYMOUS
+    services = get_services(request)
+    claims = services.hub_tokens.decode(token, ACCESS)
+    if claims is None:
+        raise Unauthorized("Authentication credentials were not provided or are invalid.")
+    async with services.db.reader() as session:
+        account = await AccountsStore(session).by_id(claims["uid"])
+        if account is None or not account.is_active or account.name != claims["sub"]:
+            raise Unauthorized("Authentication credentials were not provided or are invalid.")
+    return Subject(
+        account_id=account.id,
+        username=account.name,
+        is_admin=account.is_admin,
+        max_permission=Permission(claims.get("cap", Permission.ADMIN)),
+        public_only=bool(claims.get("pub", False)),
+    )
+
+
+async def required_subject(subject: Annotated[Subject, Depends(optional_subject)]) -> Subject:
+    if subject.is_anonymous:
+        raise Unauthorized("Authentication credentials were not provided.")
+    return subject
+
+
+OptionalSubject = Annotated[Subject, Depends(optional_subject)]
+CurrentSubject = Annotated[Subject, Depends(required_subject)]

@@ -1,0 +1,36 @@
+"""The Hub API application. It shares `/v2` with the registry: the registry's routes step aside for the first
+path segments the Hub API owns (see accounts.names.RESERVED_NAMES)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from dockyard import __version__
+from dockyard.api.errors import install_error_handlers
+
+
+def create_hub_app() -> FastAPI:
+    app = FastAPI(
+        title="Dockyard Hub API",
+        version=__version__,
+        description="Docker Hub's management API, served by Dockyard.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    """Every domain's Hub API router, in the order they are matched."""
+    from dockyard.accounts import routes as account_routes
+
+    return [account_routes.router]
