@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ ACCEPT_ALL = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
+# The architecture clients pick from a multi-arch image on this machine, in OCI's words.
+HOST_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "amd64")
 _CLEARED_ENV_PREFIXES = ("CONTAINERS_", "REGISTRY_AUTH_FILE", "BUILDAH_", "STORAGE_", "XDG_", "DOCKER_")
 
 
