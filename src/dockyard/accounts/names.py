@@ -13,7 +13,8 @@ NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,28}[a-z0-9])?$")
 RESERVED_NAMES = frozenset(
     {
         "_catalog", "access-tokens", "admin-api", "api", "api_tokens", "auditlogs", "auth", "healthz", "help",
-        "login", "logout", "namespaces", "orgs", "repositories", "search", "settings", "signup", "static",
+        "invites", "login", "logout", "namespaces", "orgs", "repositories", "scim", "search", "settings", "signup",
+        "static",
         "token", "user", "users", "v1", "v2", "webhooks",
     }
 )  # fmt: skip
