@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -33,3 +35,19 @@ class EventBus:
 
     def has_subscribers(self, event_type: type) -> bool:
         return bool(self._handlers.get(event_type))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Something an account's audit log records, published by whichever domain made the change.
+
+    `account` is the namespace (user or organisation) whose log it belongs to, `action` a dotted name from the
+    audit-log actions catalogue (for example "repo.create", "org.member.add", "org.access_token.create"),
+    and `name` the object acted on (a repository path, a username, a token label)."""
+
+    account: str
+    actor: str | None
+    action: str
+    name: str
+    data: dict[str, Any]
+    time: datetime
