@@ -30,7 +30,9 @@ def test_push_and_pull_round_trip(client: TestClient) -> None:
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest_of(layer), "size": 11}],
         }
     ).encode()
-    response = client.put("/v2/admin/app/manifests/v1", content=manifest, headers={**auth, "Content-Type": OCI_MANIFEST})
+    response = client.put(
+        "/v2/admin/app/manifests/v1", content=manifest, headers={**auth, "Content-Type": OCI_MANIFEST}
+    )
     assert response.status_code == 201, response.text
     assert response.headers["docker-content-digest"] == digest_of(manifest)
 
