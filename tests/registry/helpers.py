@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.testclient import TestClient
