@@ -40,6 +40,10 @@ class Settings:
     upload_expiry_seconds: int = 24 * 3600
     log_level: str = "info"
     manifest_cache_seconds: float = 5.0
+    api_rate_limit_per_minute: int = 600
+    pull_limit_anonymous: int = 0
+    pull_limit_authenticated: int = 0
+    pull_limit_window_seconds: int = 6 * 3600
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,6 +97,10 @@ class Settings:
             "DOCKYARD_UPLOAD_EXPIRY_SECONDS": ("upload_expiry_seconds", int),
             "DOCKYARD_LOG_LEVEL": ("log_level", str),
             "DOCKYARD_MANIFEST_CACHE_SECONDS": ("manifest_cache_seconds", float),
+            "DOCKYARD_API_RATE_LIMIT_PER_MINUTE": ("api_rate_limit_per_minute", int),
+            "DOCKYARD_PULL_LIMIT_ANONYMOUS": ("pull_limit_anonymous", int),
+            "DOCKYARD_PULL_LIMIT_AUTHENTICATED": ("pull_limit_authenticated", int),
+            "DOCKYARD_PULL_LIMIT_WINDOW_SECONDS": ("pull_limit_window_seconds", int),
         }
         for name, (attr, convert) in converters.items():
             if env.get(name):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 
 from dockyard import __version__
 from dockyard.api.errors import install_error_handlers
+from dockyard.api.ratelimit import RateLimitMiddleware
 
 
 def create_hub_app() -> FastAPI:
@@ -19,6 +20,7 @@ def create_hub_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

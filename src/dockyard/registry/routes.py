@@ -164,6 +164,8 @@ async def manifest(request: Request, service: RegistryService, caller: Caller | 
             "Content-Type": result.media_type,
             "Content-Length": str(result.size),
         }
+        if result.headers:
+            headers.update(result.headers)
         return Response(result.content, headers=headers)
     if method == "PUT":
         content = await _read_capped(request, service.settings.max_manifest_bytes)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dockyard.accounts.models import Account
@@ -43,6 +44,7 @@ from dockyard.registry.events import (
 )
 from dockyard.registry.manifests import ParsedManifest, parse_manifest
 from dockyard.registry.models import Manifest, ManifestReference, Repository, Upload
+from dockyard.registry.pulllimits import PullLimiter
 from dockyard.registry.references import canonical_name, is_digest, is_valid_tag, parse_digest
 from dockyard.registry.store import RegistryStore
 from dockyard.storage import DigestMismatch, FilesystemStorage, UploadMissing
@@ -69,6 +71,7 @@ class ManifestResult:
     media_type: str
     size: int
     content: bytes | None
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ class RegistryService:
         self.auth = auth
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self.cache = ManifestCache(settings.manifest_cache_seconds)
+        self.pull_limiter = (
+            PullLimiter(
+                settings.pull_limit_anonymous, settings.pull_limit_authenticated, settings.pull_limit_window_seconds
+            )
+            if settings.pull_limit_anonymous > 0 or settings.pull_limit_authenticated > 0
+            else None
+        )
 
     # --- repositories --------------------------------------------------------------------------------------
     async def _existing(self, store: RegistryStore, repo: Repo) -> Repository:
@@ -332,6 +342,8 @@ class RegistryService:
         self, caller: Caller | None, repo: Repo, reference: str, *, accept: set[str], with_content: bool, method: str
     ) -> ManifestResult:
         caller = await self.auth.require(caller, repo.name, repo.path, ("pull",))
+        limiter = self.pull_limiter
+        allowance = limiter.check(caller, time.time(), blocking=method == "GET") if limiter else None
         by_digest = is_digest(reference)
         status, digest = 404, None
         try:
@@ -346,6 +358,10 @@ class RegistryService:
                     result = await self._negotiate(
                         RegistryStore(session), found.repository_id, result, accept, with_content
                     )
+            if limiter is not None and method == "GET" and result.media_type in mt.IMAGE_MANIFESTS:
+                allowance = limiter.count(caller, time.time())
+            if allowance is not None:
+                result = replace(result, headers=allowance.headers())
             status, digest = 200, result.digest
             return result
         finally:
