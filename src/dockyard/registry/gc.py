@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db import Database, utcnow
+from dockyard.registry.cache import ManifestCache
 from dockyard.registry.models import Blob, Manifest, ManifestReference, RepositoryBlob, Tag, Upload
 from dockyard.storage import FilesystemStorage
 
@@ -106,8 +107,16 @@ class GCStore:
 
 
 async def collect(
-    db: Database, storage: FilesystemStorage, *, grace_seconds: int, upload_expiry_seconds: int, dry_run: bool
+    db: Database,
+    storage: FilesystemStorage,
+    *,
+    grace_seconds: int,
+    upload_expiry_seconds: int,
+    dry_run: bool,
+    cache: ManifestCache | None = None,
 ) -> GCReport:
+    """Collect garbage. Run inside the server, pass the registry's manifest cache: it must forget the manifests
+    deleted here, or it would keep serving them until its entries expire."""
     now = utcnow()
     cutoff = now - timedelta(seconds=grace_seconds)
     report = GCReport()
@@ -124,6 +133,8 @@ async def collect(
                 await session.execute(delete(Manifest).where(Manifest.id.in_([m[0] for m in found])))
         if dry_run:
             break
+    if cache is not None and report.manifests and not dry_run:
+        cache.clear()
 
     async with db.writer() as session:
         links = await GCStore(session).unreferenced_links(cutoff)
