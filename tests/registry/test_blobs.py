@@ -122,6 +122,7 @@ def test_blob_in_missing_repository(client: TestClient) -> None:
         "sha256:" + "a" * 65,
         "notadigest",
         "sha256:",
+        "sha256:" + "a" * 64 + "%0A",
     ],
 )
 def test_invalid_digest(client: TestClient, headers: dict[str, str], stored: str, digest: str) -> None:

@@ -222,10 +222,11 @@ def test_digest_in_url_must_match(client: TestClient, headers: dict[str, str]) -
     assert put_manifest(client, "admin/app", digest_of(pretty), pretty, headers, OCI_MANIFEST).status_code == 201
 
 
-@pytest.mark.parametrize("tag", ["-leading-dash", ".leading-dot", "a" * 129, "bad$tag", "bad+tag"])
+@pytest.mark.parametrize("tag", ["-leading-dash", ".leading-dot", "a" * 129, "bad$tag", "bad+tag", "v1%0A", "v1%0D%0A"])
 def test_invalid_tag(client: TestClient, headers: dict[str, str], tag: str) -> None:
     body = encode(valid())
     assert_error(put_manifest(client, "admin/app", tag, body, headers, OCI_MANIFEST), 400, "TAG_INVALID")
+    assert client.get("/v2/admin/app/tags/list", headers=headers).json()["tags"] == []
 
 
 @pytest.mark.parametrize("tag", ["a", "_underscore", "v1.2.3-rc.1_x", "A" * 128, "UPPER"])
