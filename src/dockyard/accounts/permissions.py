@@ -59,7 +59,7 @@ def decide(subject: Subject, target: Target | None) -> Permission:
         return Permission.NONE
     public = target.exists and not target.is_private
     if subject.public_only:
-        return Permission.READ if public else Permission.NONE
+        return min(Permission.READ if public else Permission.NONE, subject.max_permission)
     granted = Permission.READ if public else Permission.NONE
     if subject.account_id is not None:
         if subject.is_admin or subject.account_id == target.namespace_id:
