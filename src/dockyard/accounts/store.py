@@ -54,7 +54,7 @@ class AccountsStore:
             .where(Membership.org_id == org_id)
             .order_by(Account.name)
         )
-        return [(account, role) for account, role in result.tuples().all()]
+        return [(account, role) for account, role in result.all()]
 
     async def owner_count(self, org_id: int) -> int:
         result = await self.session.execute(
