@@ -165,13 +165,12 @@ def _invalid_documents() -> Iterator[tuple[str, bytes, str | None]]:
     )
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"), [(b, c) for _, b, c in _invalid_documents()], ids=[n for n, _, _ in _invalid_documents()]
-)
-def test_invalid_manifest(client: TestClient, headers: dict[str, str], body: bytes, content_type: str | None) -> None:
-    response = put_manifest(client, "admin/app", "v1", body, headers, content_type)
-    assert_error(response, 400, "MANIFEST_INVALID")
-    assert_not_stored(client, headers, body)
+def test_invalid_manifest(client: TestClient, headers: dict[str, str]) -> None:
+    for case, body, content_type in _invalid_documents():
+        response = put_manifest(client, "admin/app", "v1", body, headers, content_type)
+        assert response.status_code == 400, (case, response.text)
+        assert_error(response, 400, "MANIFEST_INVALID")
+        assert_not_stored(client, headers, body)
 
 
 def test_content_type_parameters_are_ignored(client: TestClient, headers: dict[str, str]) -> None:
@@ -222,18 +221,25 @@ def test_digest_in_url_must_match(client: TestClient, headers: dict[str, str]) -
     assert put_manifest(client, "admin/app", digest_of(pretty), pretty, headers, OCI_MANIFEST).status_code == 201
 
 
-@pytest.mark.parametrize("tag", ["-leading-dash", ".leading-dot", "a" * 129, "bad$tag", "bad+tag", "v1%0A", "v1%0D%0A"])
-def test_invalid_tag(client: TestClient, headers: dict[str, str], tag: str) -> None:
+INVALID_TAGS = ["-leading-dash", ".leading-dot", "a" * 129, "bad$tag", "bad+tag", "v1%0A", "v1%0D%0A"]
+VALID_TAGS = ["a", "_underscore", "v1.2.3-rc.1_x", "A" * 128, "UPPER"]
+
+
+def test_invalid_tags(client: TestClient, headers: dict[str, str]) -> None:
     body = encode(valid())
-    assert_error(put_manifest(client, "admin/app", tag, body, headers, OCI_MANIFEST), 400, "TAG_INVALID")
+    for tag in INVALID_TAGS:
+        response = put_manifest(client, "admin/app", tag, body, headers, OCI_MANIFEST)
+        assert response.status_code == 400, tag
+        assert_error(response, 400, "TAG_INVALID")
     assert client.get("/v2/admin/app/tags/list", headers=headers).json()["tags"] == []
 
 
-@pytest.mark.parametrize("tag", ["a", "_underscore", "v1.2.3-rc.1_x", "A" * 128, "UPPER"])
-def test_valid_tags(client: TestClient, headers: dict[str, str], tag: str) -> None:
+def test_valid_tags(client: TestClient, headers: dict[str, str]) -> None:
     body = encode(valid())
-    assert put_manifest(client, "admin/app", tag, body, headers, OCI_MANIFEST).status_code == 201
-    assert client.get(f"/v2/admin/app/manifests/{tag}", headers=headers).content == body
+    for tag in VALID_TAGS:
+        assert put_manifest(client, "admin/app", tag, body, headers, OCI_MANIFEST).status_code == 201, tag
+        assert client.get(f"/v2/admin/app/manifests/{tag}", headers=headers).content == body
+    assert client.get("/v2/admin/app/tags/list", headers=headers).json()["tags"] == sorted(VALID_TAGS)
 
 
 def test_manifest_put_needs_push(client: TestClient, headers: dict[str, str]) -> None:

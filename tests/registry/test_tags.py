@@ -74,10 +74,11 @@ def test_n_zero(client: TestClient, headers: dict[str, str]) -> None:
     assert "link" not in response.headers
 
 
-@pytest.mark.parametrize("n", ["-1", "abc", "1.5", "\u00b2", "\u0663", " 3"])
-def test_invalid_n(client: TestClient, headers: dict[str, str], n: str) -> None:
-    response = client.get("/v2/admin/app/tags/list", params={"n": n}, headers=headers)
-    assert_error(response, 400, "PAGINATION_NUMBER_INVALID")
+def test_invalid_n(client: TestClient, headers: dict[str, str]) -> None:
+    for n in ("-1", "abc", "1.5", "\u00b2", "\u0663", " 3"):
+        response = client.get("/v2/admin/app/tags/list", params={"n": n}, headers=headers)
+        assert response.status_code == 400, n
+        assert_error(response, 400, "PAGINATION_NUMBER_INVALID")
 
 
 def test_unknown_repository(client: TestClient) -> None:

@@ -122,12 +122,12 @@ def test_chunk_at_the_wrong_offset(client: TestClient, headers: dict[str, str]) 
     assert_blob(client, headers, digest, DATA)
 
 
-@pytest.mark.parametrize("content_range", ["nonsense", "5-1", "-1", "a-b", "bytes=0-9"])
-def test_malformed_content_range(client: TestClient, headers: dict[str, str], content_range: str) -> None:
+def test_malformed_content_range(client: TestClient, headers: dict[str, str]) -> None:
     location = start(client, headers)
-    response = client.patch(location, content=b"abc", headers={**headers, "Content-Range": content_range})
-    assert response.status_code == 416, response.text
-    assert client.get(location, headers=headers).headers["range"] == "0-0"
+    for content_range in ("nonsense", "5-1", "-1", "a-b", "bytes=0-9", b"\xb2-\xb3"):
+        response = client.patch(location, content=b"abc", headers={**headers, "Content-Range": content_range})
+        assert response.status_code == 416, (content_range, response.text)
+        assert client.get(location, headers=headers).headers["range"] == "0-0"
 
 
 def test_upload_status(client: TestClient, headers: dict[str, str]) -> None:
