@@ -183,3 +183,40 @@ def test_anonymous_pull_of_a_public_repository(client: TestClient, headers: dict
     response = put_manifest(client, "admin/app", "v2", body, anonymous, OCI_MANIFEST)
     assert_error(response, 401, "UNAUTHORIZED")
     assert_error(client.get("/v2/admin/app/manifests/v1"), 401, "UNAUTHORIZED")
+
+
+def test_push_by_digest_with_tag_parameters(client: TestClient, headers: dict[str, str]) -> None:
+    body, digest = push_image(client, "admin/app", None, headers)
+    response = client.put(
+        f"/v2/admin/app/manifests/{digest}",
+        params=[("tag", "v1"), ("tag", "latest"), ("tag", "v1")],
+        content=body,
+        headers={**headers, "Content-Type": OCI_MANIFEST},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["docker-content-digest"] == digest
+    assert response.headers["oci-tag"] == "v1, latest"
+    assert client.get("/v2/admin/app/tags/list", headers=headers).json()["tags"] == ["latest", "v1"]
+    assert client.get("/v2/admin/app/manifests/latest", headers=headers).content == body
+    # Pushed by tag, ?tag= is not how tags are named, and no OCI-Tag header is sent.
+    response = client.put(
+        "/v2/admin/app/manifests/v2",
+        params={"tag": "other"},
+        content=body,
+        headers={**headers, "Content-Type": OCI_MANIFEST},
+    )
+    assert response.status_code == 201
+    assert "oci-tag" not in response.headers
+
+
+def test_push_by_digest_with_invalid_tag_parameters(client: TestClient, headers: dict[str, str]) -> None:
+    body, digest = push_image(client, "admin/app", None, headers)
+    for params in ([("tag", "ok"), ("tag", "-bad")], [("tag", f"t{i}") for i in range(101)]):
+        response = client.put(
+            f"/v2/admin/app/manifests/{digest}",
+            params=params,
+            content=body,
+            headers={**headers, "Content-Type": OCI_MANIFEST},
+        )
+        assert_error(response, 400, "TAG_INVALID")
+    assert client.get("/v2/admin/app/tags/list", headers=headers).json()["tags"] == []

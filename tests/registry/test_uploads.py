@@ -224,3 +224,21 @@ def test_empty_blob_and_same_blob_twice(client: TestClient, headers: dict[str, s
 def test_push_to_a_namespace_that_does_not_exist(client: TestClient) -> None:
     headers = auth_for(client, "ghost/app")
     assert_error(client.post("/v2/ghost/app/blobs/uploads/", headers=headers), 401, "UNAUTHORIZED")
+
+
+def test_final_chunk_with_content_range(client: TestClient, headers: dict[str, str]) -> None:
+    location = start(client, headers)
+    assert client.patch(location, content=DATA[:500], headers={**headers, "Content-Range": "0-499"}).status_code == 202
+    digest = digest_of(DATA)
+    response = client.put(
+        location, params={"digest": digest}, content=DATA[400:], headers={**headers, "Content-Range": "400-999"}
+    )
+    assert response.status_code == 416
+    assert response.headers["range"] == "0-499"
+    assert_no_blob(client, headers, digest)
+    assert client.get(location, headers=headers).headers["range"] == "0-499"
+    response = client.put(
+        location, params={"digest": digest}, content=DATA[500:], headers={**headers, "Content-Range": "500-999"}
+    )
+    assert response.status_code == 201, response.text
+    assert_blob(client, headers, digest, DATA)
