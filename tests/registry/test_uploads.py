@@ -151,6 +151,7 @@ def test_cancel_upload(client: TestClient, headers: dict[str, str]) -> None:
     assert_error(client.put(location, params={"digest": digest_of(DATA)}, headers=headers), 404, "BLOB_UPLOAD_UNKNOWN")
     assert_error(client.delete(location, headers=headers), 404, "BLOB_UPLOAD_UNKNOWN")
     assert services(client).storage.upload_ids() == []
+    assert location.rsplit("/", 1)[1] not in services(client).registry._upload_locks  # nothing left behind
 
 
 def test_digest_mismatch_on_put(client: TestClient, headers: dict[str, str]) -> None:

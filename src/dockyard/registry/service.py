@@ -336,6 +336,7 @@ class RegistryService:
         async with self.db.writer() as session:
             await RegistryStore(session).delete_upload(upload_id)
         await self.storage.delete_upload(upload_id)
+        self._upload_locks.pop(upload_id, None)
 
     # --- manifests -----------------------------------------------------------------------------------------
     async def get_manifest(
@@ -491,7 +492,8 @@ class RegistryService:
     @staticmethod
     async def _check_references(store: RegistryStore, repository_id: int, parsed: ParsedManifest) -> None:
         blobs = parsed.blob_digests()
-        missing = [d for d in blobs if d not in await store.linked_digests(repository_id, blobs)]
+        linked = await store.linked_digests(repository_id, blobs)
+        missing = [d for d in blobs if d not in linked]
         children = list(dict.fromkeys(c.digest for c in parsed.children))
         present = await store.existing_manifest_digests(repository_id, children)
         missing += [d for d in children if d not in present]
