@@ -17,6 +17,7 @@ from starlette.routing import Mount
 
 from dockyard.accounts.service import LIBRARY, AccountsService
 from dockyard.accounts.sessions import HubTokens
+from dockyard.analytics.capture import Capture
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.db.migrate import upgrade
@@ -41,6 +42,7 @@ class Services:
     bus: EventBus
     registry: RegistryService
     hub_tokens: HubTokens
+    capture: Capture | None = None  # set by the server's lifespan; CLI commands run without it
 
 
 def prepare(settings: Settings) -> None:
@@ -111,6 +113,10 @@ def create_app(settings: Settings) -> Starlette:
             state.services = services
             state.registry = services.registry
         await bootstrap(services)
+        # Pull analytics: manifest requests are buffered in memory and written in batches by a background task.
+        capture = services.capture = Capture.from_settings(settings, settings.load_secret())
+        capture.subscribe(services.bus)
+        capture.start()
         tasks = []
         if settings.gc_interval_seconds > 0:
             tasks.append(asyncio.create_task(_periodic_gc(services)))
@@ -121,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await capture.close()
             await services.db.dispose()
 
     return Starlette(routes=[*registry_routes(), Mount("/", app=hub)], lifespan=lifespan)

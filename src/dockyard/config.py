@@ -44,6 +44,11 @@ class Settings:
     pull_limit_anonymous: int = 0
     pull_limit_authenticated: int = 0
     pull_limit_window_seconds: int = 6 * 3600
+    analytics_capture: bool = True
+    analytics_flush_seconds: float = 10.0
+    analytics_flush_events: int = 50_000
+    analytics_mmdb: str = ""
+    events_token: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,6 +106,11 @@ class Settings:
             "DOCKYARD_PULL_LIMIT_ANONYMOUS": ("pull_limit_anonymous", int),
             "DOCKYARD_PULL_LIMIT_AUTHENTICATED": ("pull_limit_authenticated", int),
             "DOCKYARD_PULL_LIMIT_WINDOW_SECONDS": ("pull_limit_window_seconds", int),
+            "DOCKYARD_ANALYTICS_CAPTURE": ("analytics_capture", _env_bool),
+            "DOCKYARD_ANALYTICS_FLUSH_SECONDS": ("analytics_flush_seconds", float),
+            "DOCKYARD_ANALYTICS_FLUSH_EVENTS": ("analytics_flush_events", int),
+            "DOCKYARD_ANALYTICS_MMDB": ("analytics_mmdb", str),
+            "DOCKYARD_EVENTS_TOKEN": ("events_token", str),
         }
         for name, (attr, convert) in converters.items():
             if env.get(name):

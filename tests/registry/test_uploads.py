@@ -139,6 +139,11 @@ def test_upload_status(client: TestClient, headers: dict[str, str]) -> None:
     assert response.headers["docker-upload-uuid"] == location.rsplit("/", 1)[1]
     client.patch(location, content=DATA[:10], headers=headers)
     assert client.get(location, headers=headers).headers["range"] == "0-9"
+    # HEAD is a status request too, never a cancellation.
+    response = client.head(location, headers=headers)
+    assert response.status_code == 204
+    assert response.headers["range"] == "0-9"
+    assert client.get(location, headers=headers).headers["range"] == "0-9"
 
 
 def test_cancel_upload(client: TestClient, headers: dict[str, str]) -> None:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from dockyard.app import Services
 
 WINDOW_SECONDS = 60
+# Machine-to-machine endpoints with their own authentication: a registry posts one notification per request it
+# serves, far beyond a person's API budget, and a 429 would only make it resend.
+EXEMPT_PATHS = frozenset({"/api/registry-events", "/api/registry-events/"})
 MAX_CLIENTS = 100_000
 
 
@@ -60,7 +63,7 @@ class RateLimitMiddleware:
             return
         services: Services | None = getattr(scope["app"].state, "services", None)
         limit = services.settings.api_rate_limit_per_minute if services else 0
-        if services is None or limit <= 0:
+        if services is None or limit <= 0 or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         if self.limiter is None or self.limiter.limit != limit:

@@ -11,6 +11,7 @@ import click
 
 from dockyard.accounts.errors import AccountsError
 from dockyard.accounts.service import AccountsService
+from dockyard.analytics.commands import analytics
 from dockyard.config import Settings
 
 T = TypeVar("T")
@@ -201,6 +202,9 @@ def add_member(ctx: click.Context, org: str, username: str, role: str) -> None:
 
     _run(ctx, work)
     click.echo(f"{username} is now {role} of {org}")
+
+
+main.add_command(analytics)
 
 
 if __name__ == "__main__":

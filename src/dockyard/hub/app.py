@@ -34,5 +34,6 @@ def create_hub_app() -> FastAPI:
 def _routers() -> list[APIRouter]:
     """Every domain's Hub API router, in the order they are matched."""
     from dockyard.accounts import routes as account_routes
+    from dockyard.analytics import ingest_routes
 
-    return [account_routes.router]
+    return [ingest_routes.router, account_routes.router]

@@ -277,7 +277,7 @@ def _content_range(value: str | None) -> tuple[int, int] | None:
 async def upload(request: Request, service: RegistryService, caller: Caller | None) -> Response:
     repo, upload_id = _repo(request), request.path_params["uuid"]
     method = request.method
-    if method == "GET":
+    if method in ("GET", "HEAD"):  # Starlette routes HEAD wherever GET goes: it must never reach the cancel below
         state = await service.upload_status(caller, repo, upload_id)
         return Response(status_code=204, headers=_upload_headers(repo, state.id, state.offset))
     if method == "PATCH":

@@ -1,0 +1,217 @@
+"""Live capture: every manifest HEAD/GET the registry answers becomes one row of the shared event segments.
+
+The bus handler runs on the request path, so it only appends the event to a list. A background task wakes every
+DOCKYARD_ANALYTICS_FLUSH_SECONDS (or as soon as DOCKYARD_ANALYTICS_FLUSH_EVENTS are waiting), swaps the list for
+an empty one and hands the batch to a worker thread, which pseudonymises the address, looks up its place and parses
+the user agent (each cached per distinct value) and writes the segments. Shutdown flushes whatever is left.
+
+Events from distribution notifications take the same path (`submit`), so a registry that posts one event per
+request still produces a few large segments rather than one file per pull.
+
+Raw addresses exist only in memory, in the pending list; what reaches the disk is the pseudonym.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+
+from dockyard.analytics import segments
+from dockyard.analytics.enrich import Enricher
+from dockyard.analytics.pseudonyms import Pseudonymizer
+from dockyard.analytics.useragents import clip, parse
+from dockyard.config import Settings
+from dockyard.events import EventBus
+from dockyard.registry.events import ManifestRequested
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "library"
+# Past this many unwritten events (writes failing for a long time), the oldest are dropped, and counted, rather
+# than letting memory grow without bound.
+MAX_PENDING_FACTOR = 20
+
+
+def split_repository(path: str) -> tuple[str, str]:
+    """`ns/repo` -> (ns, repo); `ns/a/b` -> (ns, a/b); a one-segment name belongs to `library`."""
+    namespace, _, name = path.strip("/").partition("/")
+    return (namespace, name) if name else (DEFAULT_NAMESPACE, namespace)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureStats:
+    pending: int
+    written: int
+    dropped: int
+    segments: int
+
+
+class EventWriter:
+    """Turns manifest requests into enriched rows and writes them as segments. Used from one thread at a time."""
+
+    def __init__(self, data_dir: Path, secret: bytes, enricher: Enricher, *, fsync: bool = False) -> None:
+        self.data_dir = data_dir
+        self.pseudonym = Pseudonymizer(secret)
+        self.enricher = enricher
+        self.fsync = fsync
+
+    def row(self, event: ManifestRequested, source: str) -> segments.EventRow:
+        user_agent = clip(event.user_agent)
+        agent = parse(user_agent)
+        place = self.enricher(event.client_ip)
+        namespace, repository = split_repository(event.repository)
+        return segments.EventRow(
+            ts=event.time,
+            client=self.pseudonym(event.client_ip),
+            user_agent=user_agent,
+            ua_tool=agent.tool,
+            ua_version=agent.version,
+            method=event.method,
+            namespace=namespace,
+            repository=repository,
+            reference=event.reference,
+            digest=event.digest,
+            status=event.status,
+            account=event.account,
+            country=place.country,
+            host=place.host,
+            ip_type=place.ip_type,
+            domain=place.domain,
+            source=source,
+        )
+
+    def write(self, batch: Iterable[tuple[ManifestRequested, str]]) -> list[Path]:
+        rows = [self.row(event, source) for event, source in batch]
+        if not rows:
+            return []
+        return segments.write_segments(self.data_dir, segments.rows_to_table(rows), fsync=self.fsync)
+
+
+class Capture:
+    def __init__(
+        self, writer: EventWriter, *, flush_seconds: float = 10.0, flush_events: int = 50_000, live: bool = True
+    ) -> None:
+        self.writer = writer
+        self.flush_seconds = max(flush_seconds, 0.05)
+        self.flush_events = max(flush_events, 1)
+        self.live = live
+        self._pending: list[tuple[ManifestRequested, str]] = []
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        # One flush at a time: the periodic one and an explicit one (shutdown, tests) must not interleave.
+        self._flush_lock = threading.Lock()
+        # Held only to append or to swap the list: the writer thread takes the list while requests add to it.
+        self._pending_lock = threading.Lock()
+        self.written = 0
+        self.dropped = 0
+        self.segments = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, secret: bytes) -> Capture:
+        writer = EventWriter(
+            settings.data_dir, secret, Enricher.from_setting(settings.analytics_mmdb), fsync=settings.fsync
+        )
+        return cls(
+            writer,
+            flush_seconds=settings.analytics_flush_seconds,
+            flush_events=settings.analytics_flush_events,
+            live=settings.analytics_capture,
+        )
+
+    def subscribe(self, bus: EventBus) -> None:
+        if self.live:
+            bus.subscribe(ManifestRequested, self.record)
+
+    # --- the request path: append and return -------------------------------------------------------------------
+    def record(self, event: ManifestRequested) -> None:
+        self.submit((event,), "dockyard")
+
+    def submit(self, events: Sequence[ManifestRequested], source: str) -> None:
+        with self._pending_lock:
+            self._pending.extend((event, source) for event in events)
+            full = len(self._pending) >= self.flush_events
+        if full:
+            self._notify()
+
+    def _notify(self) -> None:
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            loop.call_soon_threadsafe(wake.set)
+
+    # --- the background side -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="analytics-capture")
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing analytics events failed; they stay pending and are retried")
+
+    async def flush(self) -> int:
+        """Write everything pending now; returns the number of events written."""
+        return await anyio.to_thread.run_sync(self._flush_sync)
+
+    def _flush_sync(self) -> int:
+        with self._flush_lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                paths = self.writer.write(batch)
+            except Exception:
+                self._requeue(batch)
+                raise
+            self.written += len(batch)
+            self.segments += len(paths)
+            return len(batch)
+
+    def _requeue(self, batch: list[tuple[ManifestRequested, str]]) -> None:
+        with self._pending_lock:
+            pending = batch + self._pending
+            limit = self.flush_events * MAX_PENDING_FACTOR
+            if len(pending) > limit:
+                self.dropped += len(pending) - limit
+                log.error("analytics buffer full: dropped %d unwritten events", len(pending) - limit)
+                pending = pending[-limit:]
+            self._pending = pending
+
+    async def close(self) -> None:
+        """Stop the background task and write what is left (called on shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing the last analytics events at shutdown failed; %d lost", len(self._pending))
+        self.writer.enricher.close()
+
+    def stats(self) -> CaptureStats:
+        return CaptureStats(len(self._pending), self.written, self.dropped, self.segments)

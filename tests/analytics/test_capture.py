@@ -1,0 +1,195 @@
+"""Live capture: manifest requests served by the registry land in the event segments with the right fields.
+
+In process, through the app's registry API with X-Forwarded-For from a trusted proxy (the test client connects
+from 127.0.0.1); end to end, skopeo and python-dxf pull through a forwarding proxy in front of `dockyard serve`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from dockyard.analytics import segments
+from dockyard.app import create_app
+from dockyard.config import Settings
+from tests.analytics.helpers import assert_no_raw_addresses, pseudonym, stored_rows
+from tests.registry.helpers import auth_for, index_manifest, push_image, put_manifest, services
+
+DOCKER_UA = (
+    "docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/6.8.0 os/linux arch/amd64 "
+    "UpstreamClient(Docker-Client/27.3.1 \\(linux\\))"
+)
+AWS = "52.95.110.1"
+HETZNER_V6 = "2a01:4f8::1"
+UK_HOME = "81.2.69.160"
+DOC_NET = "203.0.113.9"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+ACCEPT = f"{OCI_MANIFEST}, {OCI_INDEX}"
+
+
+def proxied_settings(settings: Settings, **overrides: object) -> Settings:
+    return dataclasses.replace(
+        settings,
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+        analytics_flush_seconds=3600.0,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def proxied(settings: Settings) -> Settings:
+    return proxied_settings(settings)
+
+
+@pytest.fixture
+def local(proxied: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(proxied), client=("127.0.0.1", 50000)) as test_client:
+        yield test_client
+
+
+def pull(client: TestClient, method: str, repo: str, reference: str, ip: str, ua: str = DOCKER_UA, **kw: str) -> int:
+    headers = {"X-Forwarded-For": ip, "User-Agent": ua, "Accept": ACCEPT, **kw}
+    response = client.request(method, f"/v2/{repo}/manifests/{reference}", headers=headers)
+    return response.status_code
+
+
+def flush(client: TestClient) -> int:
+    capture = services(client).capture
+    assert capture is not None
+    written: int = client.portal.call(capture.flush)  # type: ignore[union-attr]
+    return written
+
+
+def test_manifest_requests_become_rows(local: TestClient, proxied: Settings) -> None:
+    headers = auth_for(local, "admin/app")
+    body, digest = push_image(local, "admin/app", "v1", headers)
+    before = datetime.now(UTC)
+    assert pull(local, "HEAD", "admin/app", "v1", AWS, **headers) == 200
+    assert pull(local, "GET", "admin/app", digest, HETZNER_V6, ua="containerd/v1.7.22", **headers) == 200
+    assert pull(local, "GET", "admin/app", "nope", UK_HOME, ua="Go-http-client/1.1", **headers) == 404
+    # Blob requests are not analytics events.
+    assert local.get(f"/v2/admin/app/blobs/{digest}", headers={**headers, "X-Forwarded-For": AWS}).status_code in (
+        200,
+        404,
+    )
+    assert flush(local) == 3
+    rows = stored_rows(proxied.data_dir)
+    assert [(r["method"], r["reference"], r["status"]) for r in rows] == [
+        ("HEAD", "v1", 200),
+        ("GET", digest, 200),
+        ("GET", "nope", 404),
+    ]
+    head, get, missing = rows
+    assert head["namespace"] == "admin" and head["repository"] == "app"
+    assert head["digest"] == digest and get["digest"] == digest and missing["digest"] is None
+    assert head["client"] == pseudonym(proxied, AWS)
+    assert get["client"] == pseudonym(proxied, HETZNER_V6)
+    assert missing["client"] == pseudonym(proxied, UK_HOME)
+    assert (head["ua_tool"], head["ua_version"], head["user_agent"]) == ("docker", "27.3.1", DOCKER_UA)
+    assert (get["ua_tool"], get["ua_version"]) == ("containerd", "1.7.22")
+    assert (missing["ua_tool"], missing["ua_version"]) == ("go-http-client", "1.1")
+    assert (head["country"], head["host"], head["ip_type"], head["domain"]) == ("US", "aws", "hosting", "amazonaws.com")
+    assert (get["country"], get["host"], get["ip_type"]) == ("DE", "hetzner", "hosting")
+    assert (missing["country"], missing["host"], missing["ip_type"], missing["domain"]) == ("GB", None, None, None)
+    assert {r["account"] for r in rows} == {"admin"}
+    assert {r["source"] for r in rows} == {"dockyard"}
+    for row in rows:
+        stamp = row["ts"].replace(tzinfo=UTC)
+        assert before - timedelta(seconds=1) <= stamp <= datetime.now(UTC)
+    paths = segments.segment_paths(proxied.data_dir)
+    assert paths and all(p.parent.name == f"day={rows[0]['ts'].date().isoformat()}" for p in paths)
+    assert_no_raw_addresses(proxied.data_dir, [AWS, HETZNER_V6, UK_HOME])
+
+
+def test_many_clients_behind_a_proxy_are_told_apart(local: TestClient, proxied: Settings) -> None:
+    headers = auth_for(local, "admin/multi")
+    amd, amd_digest = push_image(local, "admin/multi", None, headers, seed="amd64")
+    arm, arm_digest = push_image(local, "admin/multi", None, headers, seed="arm64")
+    index = index_manifest([(amd, OCI_MANIFEST, {"os": "linux", "architecture": "amd64"}), (arm, OCI_MANIFEST, None)])
+    assert put_manifest(local, "admin/multi", "latest", index, headers, OCI_INDEX).status_code == 201
+    clients = [f"198.51.100.{n}" for n in range(1, 21)] + [f"2001:db8::{n:x}" for n in range(1, 6)]
+    for n, ip in enumerate(clients):
+        # Docker's multi-arch pull: HEAD the tag, GET the index by digest, GET one platform's manifest.
+        assert pull(local, "HEAD", "admin/multi", "latest", ip, **headers) == 200
+        index_digest = local.head("/v2/admin/multi/manifests/latest", headers={**headers, "Accept": ACCEPT})
+        assert pull(local, "GET", "admin/multi", index_digest.headers["docker-content-digest"], ip, **headers) == 200
+        child = amd_digest if n % 2 else arm_digest
+        assert pull(local, "GET", "admin/multi", child, ip, **headers) == 200
+    flush(local)
+    rows = [r for r in stored_rows(proxied.data_dir) if r["client"] != pseudonym(proxied, "127.0.0.1")]
+    assert len(rows) == 3 * len(clients)
+    by_client: dict[int, list[str]] = {}
+    for row in rows:
+        by_client.setdefault(row["client"], []).append(row["method"])
+    assert set(by_client) == {pseudonym(proxied, ip) for ip in clients}
+    assert all(methods == ["HEAD", "GET", "GET"] for methods in by_client.values())
+    # The un-forwarded HEADs the test made itself come from the proxy's own address.
+    own = [r for r in stored_rows(proxied.data_dir) if r["client"] == pseudonym(proxied, "127.0.0.1")]
+    assert len(own) == len(clients)
+    assert_no_raw_addresses(proxied.data_dir, clients)
+
+
+def test_untrusted_peers_cannot_choose_their_address(settings: Settings) -> None:
+    configured = proxied_settings(settings)
+    with TestClient(create_app(configured), client=("192.0.2.50", 40000)) as outsider:
+        headers = auth_for(outsider, "admin/app")
+        push_image(outsider, "admin/app", "v1", headers)
+        assert pull(outsider, "HEAD", "admin/app", "v1", AWS, **headers) == 200
+        flush(outsider)
+    (row,) = stored_rows(configured.data_dir)
+    assert row["client"] == pseudonym(configured, "192.0.2.50") != pseudonym(configured, AWS)
+
+
+def test_shutdown_flushes_what_is_buffered(proxied: Settings) -> None:
+    with TestClient(create_app(proxied), client=("127.0.0.1", 50000)) as test_client:
+        headers = auth_for(test_client, "admin/app")
+        push_image(test_client, "admin/app", "v1", headers)
+        for n in range(5):
+            assert pull(test_client, "HEAD", "admin/app", "v1", f"198.51.100.{n + 1}", **headers) == 200
+        assert segments.segment_paths(proxied.data_dir) == []  # an hour between periodic flushes
+    assert len(stored_rows(proxied.data_dir)) == 5
+
+
+def test_a_full_buffer_is_written_without_waiting_for_the_period(settings: Settings) -> None:
+    configured = proxied_settings(settings, analytics_flush_events=4)
+    with TestClient(create_app(configured), client=("127.0.0.1", 50000)) as test_client:
+        headers = auth_for(test_client, "admin/app")
+        push_image(test_client, "admin/app", "v1", headers)
+        for n in range(4):
+            assert pull(test_client, "HEAD", "admin/app", "v1", f"198.51.100.{n + 1}", **headers) == 200
+        deadline = time.monotonic() + 30
+        while not segments.segment_paths(configured.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(stored_rows(configured.data_dir)) == 4
+
+
+def test_capture_can_be_switched_off(settings: Settings) -> None:
+    configured = proxied_settings(settings, analytics_capture=False)
+    with TestClient(create_app(configured), client=("127.0.0.1", 50000)) as test_client:
+        headers = auth_for(test_client, "admin/app")
+        push_image(test_client, "admin/app", "v1", headers)
+        assert pull(test_client, "GET", "admin/app", "v1", AWS, **headers) == 200
+    assert segments.segment_paths(configured.data_dir) == []
+
+
+def test_segments_are_published_atomically_and_never_rewritten(local: TestClient, proxied: Settings) -> None:
+    headers = auth_for(local, "admin/app")
+    push_image(local, "admin/app", "v1", headers)
+    assert pull(local, "HEAD", "admin/app", "v1", AWS, **headers) == 200
+    flush(local)
+    (first,) = segments.segment_paths(proxied.data_dir)
+    content = first.read_bytes()
+    assert pull(local, "HEAD", "admin/app", "v1", UK_HOME, **headers) == 200
+    flush(local)
+    paths = segments.segment_paths(proxied.data_dir)
+    assert len(paths) == 2 and first in paths and first.read_bytes() == content
+    leftovers = [p for p in Path(proxied.data_dir, "analytics").rglob("*") if p.is_file() and p.suffix != ".parquet"]
+    assert leftovers == []
