@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import io
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.error
@@ -183,7 +185,23 @@ def start_distribution(procs: Processes, tmp: Path) -> Server:
     return server
 
 
-def dockyard_env(data_dir: Path, port: int, ttl: int, fsync: bool, extra: dict[str, str]) -> dict[str, str]:
+def snapshot_source(rev: str, tmp: Path) -> Path:
+    """Extract src/ as of `rev` (the working tree may hold other people's half-done edits); returns its src dir."""
+    target = tmp / "source"
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"], capture_output=True, timeout=120, check=False
+    )
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {rev} failed: {archive.stderr.decode(errors='replace').strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "src"
+
+
+def dockyard_env(
+    data_dir: Path, port: int, ttl: int, fsync: bool, extra: dict[str, str], source: Path | None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
     env.update(
         DOCKYARD_DATA_DIR=str(data_dir),
@@ -194,7 +212,8 @@ def dockyard_env(data_dir: Path, port: int, ttl: int, fsync: bool, extra: dict[s
         DOCKYARD_TOKEN_TTL_SECONDS=str(ttl),
         DOCKYARD_LOG_LEVEL="warning",
         DOCKYARD_FSYNC="true" if fsync else "false",
-        PYTHONPATH=str(ROOT),
+        # A snapshot's src/ goes before the editable install's path entry; ROOT makes benchmarks.asgi importable.
+        PYTHONPATH=os.pathsep.join([*([str(source)] if source else []), str(ROOT)]),
     )
     env.update(extra)
     return env
@@ -226,7 +245,8 @@ def start_dockyard(procs: Processes, tmp: Path, args: argparse.Namespace) -> Ser
         raise BenchError(f"{exe} not found: run scripts/setup.sh (or pip install -e .) first")
     port = free_port()
     data_dir = tmp / "dockyard"
-    env = dockyard_env(data_dir, port, args.token_ttl, args.fsync, dict(args.env))
+    source = snapshot_source(args.rev, tmp) if args.rev else None
+    env = dockyard_env(data_dir, port, args.token_ttl, args.fsync, dict(args.env), source)
     # Migrate, write the server secret and create the administrator before any worker starts, so that several
     # workers neither race to do it nor sign tokens with different secrets.
     init = subprocess.run(
@@ -275,6 +295,7 @@ class HeyResult:
     statuses: dict[int, int]
     errors: list[str]
     foreign_cores: float = 0.0
+    server_cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -406,14 +427,12 @@ class Bench:
     def log(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    def hey(
-        self, server: Server, key: str, path: str, method: str, conns: int, accept: str | None
-    ) -> tuple[HeyResult, list[str]]:
+    def hey(self, server: Server, key: str, path: str, method: str, conns: int, accept: str | None) -> HeyResult:
         headers = [f"Accept: {accept}"] if accept else []
-        shown = list(headers)
+        shown = ['-H "Accept: $ACCEPT"'] if accept else []
         if server.authorization:
             headers.append(f"Authorization: {server.authorization}")
-            shown.append("Authorization: Bearer $TOKEN")
+            shown.append('-H "Authorization: Bearer $TOKEN"')
         url = server.base + path
         warm = hey_command(url, method=method, headers=headers, conns=conns, duration=None)
         subprocess.run(warm, capture_output=True, timeout=120, check=False)
@@ -422,7 +441,9 @@ class Bench:
         cmd = hey_command(url, method=method, headers=headers, conns=conns, duration=self.args.duration)
         profiler = self.start_profiler(server, key, conns)
         meter = CpuMeter(self.pids)
+        server_ticks = _tree_ticks([server.proc.pid])
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.duration + 120, check=False)
+        server_ticks = _tree_ticks([server.proc.pid]) - server_ticks
         foreign = meter.foreign_cores()
         if profiler is not None:
             profiler.wait(timeout=self.args.duration + 60)
@@ -430,8 +451,11 @@ class Bench:
             raise BenchError(f"hey failed ({done.returncode}): {done.stderr.strip()[:500]}")
         result = parse_hey(done.stdout)
         result.foreign_cores = foreign
-        shown_cmd = hey_command(url, method=method, headers=shown, conns=conns, duration=self.args.duration)
-        return result, ["hey", *shown_cmd[1:]]
+        result.server_cpu_seconds = server_ticks / CLK_TCK
+        self.commands[f"{key}/{server.name}"] = " ".join(
+            ["hey", "-z", f"{self.args.duration:g}s", "-c", "$CONNS", "-m", method, *shown, url]
+        )
+        return result
 
     def start_profiler(self, server: Server, key: str, conns: int) -> subprocess.Popen[bytes] | None:
         if not self.args.profile or server.name != "dockyard" or key != "head":
@@ -448,16 +472,19 @@ class Bench:
         row = Row(key, conns)
         for server in self.servers:
             self.log(f"  {WORKLOADS[key][0]}, {conns} conns, {server.name} ...")
-            result, shown = self.hey(server, key, path, method, conns, accept)
+            result = self.hey(server, key, path, method, conns, accept)
             value = result.mbps if key == "blob" else result.rps
-            detail = f"{result.rps:.0f} req/s, p50 {result.p50 * 1000:.1f} ms, p99 {result.p99 * 1000:.1f} ms"
+            detail = f"{result.rps:.0f} req/s, p50 {ms(result.p50)}, p99 {ms(result.p99)}"
+            requests = result.rps * result.seconds
+            if requests and result.seconds:
+                cores = result.server_cpu_seconds / result.seconds
+                detail += f", server {cores:.2f} cores = {1e6 * result.server_cpu_seconds / requests:.0f} us CPU/req"
             if not result.ok:
                 detail += f", statuses {result.statuses}, errors {result.errors[:3]}"
             contended = result.foreign_cores >= CONTENDED_CORES
             if contended:
                 detail += f", other load {result.foreign_cores:.2f} cores"
             row.cells[server.name] = Cell(value, detail, result.ok, contended)
-            self.commands[f"{key}/{server.name}"] = shlex.join(shown)
         self.rows.append(row)
 
     def skopeo_copy(self, source: str, server: Server, dest: str) -> float:
@@ -524,6 +551,10 @@ def prepare_images(bench: Bench) -> Image:
     return image
 
 
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds else "n/a"
+
+
 # --- report --------------------------------------------------------------------------------------------------
 def fmt(value: float, unit: str) -> str:
     if unit == "s":
@@ -566,6 +597,12 @@ def render(bench: Bench, invocation: str) -> str:
             lines.append(f"  {row.key}{conns} {name}: {cell.detail}")
     lines.append("")
     lines.append(f"command: {invocation}")
+    dockyard = next(s for s in bench.servers if s.name == "dockyard")
+    lines.append("  with:")
+    lines.append(f"    ACCEPT={shlex.quote(ACCEPT)}")
+    token_url = f"{dockyard.base}/token?service=dockyard&scope=repository:{BENCH_REPO}:pull"
+    lines.append(f"    TOKEN=$(curl -s -u admin:$PASSWORD {shlex.quote(token_url)} | jq -r .token)")
+    lines.append(f"    CONNS in {' '.join(str(c) for c in bench.args.conns)}")
     for key, cmd in bench.commands.items():
         lines.append(f"  {key}: {cmd}")
     return "\n".join(lines)
@@ -579,10 +616,16 @@ def environment(args: argparse.Namespace) -> str:
         except (OSError, IndexError, subprocess.SubprocessError):
             return "?"
 
-    commit = version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    if args.rev:
+        commit = version(["git", "-C", str(ROOT), "rev-parse", "--short", f"{args.rev}^{{commit}}"])
+        source = f"{commit} (snapshot of {args.rev})"
+    else:
+        commit = version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+        dirty = version(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"]) not in ("", "?")
+        source = f"working tree at {commit}" + (" + uncommitted changes in src/" if dirty else "")
     server = "dockyard serve (uvicorn)" if args.server == "serve" else f"{args.server} --workers {args.workers}"
     return (
-        f"dockyard {commit} via {server}, SQLite, token auth, fsync={'on' if args.fsync else 'off'}"
+        f"dockyard {source} via {server}, SQLite, token auth, fsync={'on' if args.fsync else 'off'}"
         + "".join(f", {name}={value}" for name, value in args.env)
         + "; "
         f"{version(['docker-registry', '--version'])}, no auth; {version(['skopeo', '--version'])}; "
@@ -600,6 +643,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--push-reps", type=int, default=None, help="pushes per registry (default 5, smoke 1)")
     parser.add_argument("--push-mb", type=int, default=100, help="size of the pushed image in MiB (4 layers)")
     parser.add_argument("--server", choices=["serve", "uvicorn", "granian"], default="serve", help="Dockyard's server")
+    parser.add_argument("--rev", help="benchmark src/ as of this git revision instead of the working tree")
     parser.add_argument("--workers", type=int, default=1, help="Dockyard worker processes (uvicorn/granian only)")
     parser.add_argument("--no-fsync", dest="fsync", action="store_false", help="DOCKYARD_FSYNC=false")
     parser.add_argument("--token-ttl", type=int, default=24 * 3600, help="DOCKYARD_TOKEN_TTL_SECONDS")
@@ -682,8 +726,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         for server in servers:
-            if server.proc.poll() is not None:
-                print(f"--- {server.name} log ---\n{tail(server.log)}", file=sys.stderr)
+            log = tail(server.log)
+            if log:
+                print(f"--- {server.name} log (last lines) ---\n{log}", file=sys.stderr)
         return 1
     finally:
         procs.stop_all()
