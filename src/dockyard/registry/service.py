@@ -136,7 +136,7 @@ class RegistryService:
         if namespace is None:
             raise NameUnknown(f"namespace {repo.namespace} does not exist")
         now = utcnow()
-        return await store.add_repository(
+        return await store.add_repository_once(
             Repository(
                 namespace_id=namespace.id,
                 path=repo.path,

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
@@ -39,6 +40,19 @@ class RegistryStore:
     async def add_repository(self, repository: Repository) -> Repository:
         self.session.add(repository)
         await self.session.flush()
+        return repository
+
+    async def add_repository_once(self, repository: Repository) -> Repository:
+        """Insert the repository, or return the one a concurrent transaction just created under the same path
+        (a client's first push uploads its layers in parallel, and each upload creates the repository)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(repository)
+        except IntegrityError:
+            existing = await self.repository(repository.path)
+            if existing is None:
+                raise
+            return existing
         return repository
 
     async def repositories_after(self, last: str, limit: int) -> Sequence[Repository]:
@@ -135,12 +149,19 @@ class RegistryStore:
         return set(result.scalars().all())
 
     async def add_manifest(self, manifest: Manifest, references: Sequence[ManifestReference]) -> Manifest:
-        self.session.add(manifest)
-        await self.session.flush()
-        for reference in references:
-            reference.manifest_id = manifest.id
-            self.session.add(reference)
-        await self.session.flush()
+        """Insert the manifest and its references, or return the same manifest a concurrent push stored first."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(manifest)
+                await self.session.flush()
+                for reference in references:
+                    reference.manifest_id = manifest.id
+                    self.session.add(reference)
+        except IntegrityError:
+            existing = await self.manifest(manifest.repository_id, manifest.digest)
+            if existing is None:
+                raise
+            return existing
         return manifest
 
     async def delete_manifest(self, manifest_id: int) -> None:
