@@ -23,6 +23,7 @@ from dockyard.db import Database
 from dockyard.db.migrate import upgrade
 from dockyard.events import EventBus
 from dockyard.hub.app import create_hub_app
+from dockyard.hub.community import Community
 from dockyard.registry import gc
 from dockyard.registry.auth import RegistryAuth
 from dockyard.registry.routes import registry_routes
@@ -117,6 +118,10 @@ def create_app(settings: Settings) -> Starlette:
         capture = services.capture = Capture.from_settings(settings, settings.load_secret())
         capture.subscribe(services.bus)
         capture.start()
+        community = Community(services)
+        for state in (app.state, hub.state):
+            state.community = community
+        community.start()
         tasks = []
         if settings.gc_interval_seconds > 0:
             tasks.append(asyncio.create_task(_periodic_gc(services)))
@@ -127,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await community.stop()
             await capture.close()
             await services.db.dispose()
 

@@ -40,6 +40,9 @@ class Settings:
     upload_expiry_seconds: int = 24 * 3600
     log_level: str = "info"
     manifest_cache_seconds: float = 5.0
+    allow_signup: bool = False
+    build_concurrency: int = 2
+    build_allow_file_urls: bool = False
     api_rate_limit_per_minute: int = 600
     pull_limit_anonymous: int = 0
     pull_limit_authenticated: int = 0
@@ -102,6 +105,9 @@ class Settings:
             "DOCKYARD_UPLOAD_EXPIRY_SECONDS": ("upload_expiry_seconds", int),
             "DOCKYARD_LOG_LEVEL": ("log_level", str),
             "DOCKYARD_MANIFEST_CACHE_SECONDS": ("manifest_cache_seconds", float),
+            "DOCKYARD_ALLOW_SIGNUP": ("allow_signup", _env_bool),
+            "DOCKYARD_BUILD_CONCURRENCY": ("build_concurrency", int),
+            "DOCKYARD_BUILD_ALLOW_FILE_URLS": ("build_allow_file_urls", _env_bool),
             "DOCKYARD_API_RATE_LIMIT_PER_MINUTE": ("api_rate_limit_per_minute", int),
             "DOCKYARD_PULL_LIMIT_ANONYMOUS": ("pull_limit_anonymous", int),
             "DOCKYARD_PULL_LIMIT_AUTHENTICATED": ("pull_limit_authenticated", int),

@@ -70,7 +70,7 @@ def flush(client: TestClient) -> int:
 
 def test_manifest_requests_become_rows(local: TestClient, proxied: Settings) -> None:
     headers = auth_for(local, "admin/app")
-    body, digest = push_image(local, "admin/app", "v1", headers)
+    _, digest = push_image(local, "admin/app", "v1", headers)
     before = datetime.now(UTC)
     assert pull(local, "HEAD", "admin/app", "v1", AWS, **headers) == 200
     assert pull(local, "GET", "admin/app", digest, HETZNER_V6, ua="containerd/v1.7.22", **headers) == 200

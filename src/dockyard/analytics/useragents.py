@@ -90,6 +90,7 @@ RULES: tuple[Rule, ...] = (
 
 # Anything else of the form `name/version`: keep the name, so new clients show up without a code change.
 _GENERIC = re.compile(r"^(?P<tool>[A-Za-z][\w.+-]{0,47})/" + _V)
+_DOCKER_CLIENT = re.compile(r"^Docker-Client/" + _V)
 _UPSTREAM = re.compile(r"UpstreamClient\((?P<up>[^()]*(?:\([^()]*\))?[^()]*)\)")
 
 
@@ -106,7 +107,14 @@ def parse(user_agent: str) -> UserAgent:
         if match is None:
             continue
         version = match.groupdict().get("v") or match.groupdict().get("dev")
-        return UserAgent(rule.tool, _version(version), _upstream(text) if rule.tool == "docker" else None)
+        if rule.tool != "docker":
+            return UserAgent(rule.tool, _version(version))
+        upstream = _upstream(text)
+        # A development build of the daemon says "dev"; the CLI that asked for the pull still has a release.
+        client = _DOCKER_CLIENT.match(upstream or "")
+        if version == "dev" and client is not None:
+            version = client.group("v")
+        return UserAgent(rule.tool, _version(version), upstream)
     generic = _GENERIC.match(text)
     if generic is not None:
         return UserAgent(generic.group("tool").lower(), _version(generic.group("v")))

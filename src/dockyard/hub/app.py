@@ -34,6 +34,14 @@ def create_hub_app() -> FastAPI:
 def _routers() -> list[APIRouter]:
     """Every domain's Hub API router, in the order they are matched."""
     from dockyard.accounts import routes as account_routes
+    from dockyard.hub import auditlog_routes, builds_routes, comments_routes, v1_routes, webhooks_routes
     from dockyard.analytics import ingest_routes
 
-    return [ingest_routes.router, account_routes.router]
+    community = [
+        comments_routes.router,
+        webhooks_routes.router,
+        builds_routes.router,
+        auditlog_routes.router,
+        v1_routes.router,
+    ]
+    return [ingest_routes.router, account_routes.router, *community]
