@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from starlette.testclient import TestClient
 
 from dockyard.analytics import segments
+from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.analytics.helpers import assert_no_raw_addresses, pseudonym, stored_rows
+from tests.conftest import ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN, ADMIN_CREDS
 from tests.registry.helpers import auth_for, index_manifest, push_image, put_manifest, services
+from tests.support.clients import HOST_ARCH, ContainerTools
+from tests.support.layout import ImageLayout
+from tests.support.proxy import ForwardingProxy
+from tests.support.server import DockyardServer
 
 DOCKER_UA = (
     "docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/6.8.0 os/linux arch/amd64 "
@@ -193,3 +203,84 @@ def test_segments_are_published_atomically_and_never_rewritten(local: TestClient
     assert len(paths) == 2 and first in paths and first.read_bytes() == content
     leftovers = [p for p in Path(proxied.data_dir, "analytics").rglob("*") if p.is_file() and p.suffix != ".parquet"]
     assert leftovers == []
+
+
+# --- end to end: real clients through a proxy in front of `dockyard serve` ----------------------------------
+@pytest.mark.e2e
+def test_skopeo_and_dxf_pulls_through_a_proxy(
+    server_factory: Callable[..., DockyardServer], tmp_path: Path, unique: str
+) -> None:
+    server = server_factory(
+        settings={
+            "DOCKYARD_TRUSTED_PROXIES": "127.0.0.1/32",
+            "DOCKYARD_ANALYTICS_FLUSH_SECONDS": "0.2",
+            "DOCKYARD_FSYNC": "false",
+        }
+    )
+    tools = ContainerTools(tmp_path / "tools")
+    layout = ImageLayout(tmp_path / "src")
+    index = layout.add_index("multi", label=f"cap-{unique}")
+    image = layout.add_image("v1", label=f"cap-single-{unique}")
+    repo = f"{ADMIN}/cap-{unique}"
+    for tag in ("multi", "v1"):
+        args = ["copy", "--all", "--dest-tls-verify=false", "--dest-creds", ADMIN_CREDS, layout.ref(tag)]
+        tools.skopeo(*args, f"docker://{server.address}/{repo}:{tag}")
+
+    by_tag, by_digest, dxf_client = "198.51.100.10", "198.51.100.11", "2001:db8::42"
+    with ForwardingProxy("127.0.0.1", server.port) as proxy:
+        source = f"docker://{proxy.address}/{repo}"
+        pull_args = ["copy", "--src-tls-verify=false", "--src-no-creds"]
+        proxy.client_ip = by_tag
+        tools.skopeo(*pull_args, f"{source}:multi", ImageLayout(tmp_path / "a").ref("pulled"))
+        proxy.client_ip = by_digest
+        tools.skopeo(*pull_args, f"{source}@{image.digest}", ImageLayout(tmp_path / "b").ref("pulled"))
+        proxy.client_ip = dxf_client
+        client = dxf_through(proxy.address, repo)
+        assert client.head_manifest_and_response("v1")[0] == image.digest
+        assert client.get_alias("v1") == [layer.digest for layer in image.layers]
+    server.stop()  # shutdown flushes the buffer
+
+    secret = (server.data_dir / "secret.key").read_bytes()
+    rows = stored_rows(server.data_dir)
+    by_client: dict[int, list[dict[str, object]]] = {}
+    for row in rows:
+        by_client.setdefault(int(row["client"]), []).append(row)
+    name = Pseudonymizer(secret)
+    child = index.child(HOST_ARCH).digest
+    tagged = by_client[name(by_tag)]
+    assert [(r["method"], r["reference"], r["digest"]) for r in tagged] == [
+        ("GET", "multi", index.digest),
+        ("GET", child, child),
+    ]
+    (digest_pull,) = by_client[name(by_digest)]
+    assert (digest_pull["method"], digest_pull["reference"]) == ("GET", image.digest)
+    for row in [*tagged, digest_pull]:
+        assert row["ua_tool"] in ("skopeo", "containers-image"), row["user_agent"]
+    dxf_rows = by_client[name(dxf_client)]
+    assert [(r["method"], r["reference"], r["digest"], r["ua_tool"]) for r in dxf_rows] == [
+        ("HEAD", "v1", image.digest, "python-requests"),
+        ("GET", "v1", image.digest, "python-requests"),
+    ]
+    for row in [*tagged, digest_pull, *dxf_rows]:
+        assert (row["namespace"], row["repository"], row["status"], row["source"]) == (
+            ADMIN,
+            f"cap-{unique}",
+            200,
+            "dockyard",
+        )
+    assert_no_raw_addresses(server.data_dir, [by_tag, by_digest, dxf_client])
+
+
+def dxf_through(address: str, repo: str) -> Any:
+    """A python-dxf client on `address` that gets its tokens from the realm the challenge names (over http)."""
+    dxf = pytest.importorskip("dxf")
+
+    def auth(client: Any, response: requests.Response) -> None:
+        challenge = response.headers["www-authenticate"]
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        query = {"service": params["service"], "scope": params.get("scope", "")}
+        answer = requests.get(params["realm"], params=query, auth=(ADMIN, ADMIN_PASSWORD), timeout=30)
+        answer.raise_for_status()
+        client.token = answer.json()["token"]
+
+    return dxf.DXF(address, repo, auth=auth, insecure=True)
