@@ -80,3 +80,18 @@ def test_library_underscore_and_private_repositories(client: TestClient) -> None
         assert client.get("/v2/repositories/alice/secret/comments/", headers=headers).status_code == 404
     assert client.post("/v2/repositories/alice/secret/comments/", json={"comment": "x"}, headers=bob).status_code == 404
     assert client.get("/v2/repositories/alice/secret/comments/", headers=alice).json()["count"] == 1
+
+
+def test_nul_characters_are_bad_input_not_server_errors(client: TestClient) -> None:
+    create_user(client, "alice")
+    push(client, "alice/app", "v1", "alice")
+    alice = hub_login(client, "alice")
+    assert (
+        client.post("/v2/repositories/alice/app/comments/", json={"comment": "a\x00b"}, headers=alice).status_code
+        == 400
+    )
+    assert client.get("/v2/repositories/ali%00ce/app/comments/").status_code == 404
+    assert client.get("/v2/auditlogs/alice?actor=%00", headers=alice).status_code == 400
+    assert client.get("/v2/auditlogs/al%00ice", headers=alice).status_code == 404
+    assert client.get("/v2/repositories/alice/app/buildhistory/b%00x/").status_code == 404
+    assert client.post("/v2/repositories/al%00/app/trigger/x/").status_code == 404

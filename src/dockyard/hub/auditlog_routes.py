@@ -10,10 +10,10 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from dockyard.api.deps import CurrentSubject, ReadSession
-from dockyard.api.errors import BadRequest
+from dockyard.api.errors import BadRequest, NotFound
 from dockyard.api.routing import HubRouter
 from dockyard.hub.auditlog import CATALOGUE, AuditLogService, LogFilter, describe
-from dockyard.hub.community_access import iso
+from dockyard.hub.community_access import Text, is_plain, iso
 from dockyard.hub.community_models import AuditLog
 
 router = HubRouter(tags=["audit logs"])
@@ -76,6 +76,8 @@ def _entry(row: AuditLog) -> LogEntry:
 
 @router.get("/v2/auditlogs/{account}/actions", response_model=ActionCatalogue, summary="The audit-log actions")
 async def actions(account: str, subject: CurrentSubject, session: ReadSession) -> ActionCatalogue:
+    if not is_plain(account):
+        raise NotFound("Object not found")
     await AuditLogService(session).require_reader(subject, account)
     groups = {
         key: ActionGroup(
@@ -92,14 +94,16 @@ async def logs(
     account: str,
     subject: CurrentSubject,
     session: ReadSession,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    name: Annotated[str | None, Query(max_length=512)] = None,
-    actor: Annotated[str | None, Query(max_length=255)] = None,
+    action: Annotated[Text | None, Query(max_length=64)] = None,
+    name: Annotated[Text | None, Query(max_length=512)] = None,
+    actor: Annotated[Text | None, Query(max_length=255)] = None,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1)] = DEFAULT_PAGE_SIZE,
 ) -> LogPage:
+    if not is_plain(account):
+        raise NotFound("Object not found")
     since, until = _utc(since), _utc(until)
     if since and until and since > until:
         raise BadRequest("'from' is after 'to'")

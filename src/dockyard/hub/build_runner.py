@@ -60,7 +60,7 @@ class Workspace:
         self.log.append(text if text.endswith("\n") else text + "\n")
 
     def text(self) -> str:
-        joined = "".join(self.log)
+        joined = "".join(self.log).replace("\x00", "")
         if len(joined) > MAX_LOG_CHARS:
             joined = "[log truncated]\n" + joined[-MAX_LOG_CHARS:]
         return joined

@@ -25,7 +25,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.events import AuditEvent, EventBus
 from dockyard.hub.builds_store import QUEUED, BuildsStore
-from dockyard.hub.community_access import RepoAccess, namespace_name, require_repository, split_path
+from dockyard.hub.community_access import REPO_PART_RE, RepoAccess, namespace_name, require_repository, split_path
 from dockyard.hub.community_models import AutoBuild, Build, BuildLink, BuildTag, BuildTriggerEvent
 from dockyard.registry.models import Repository
 from dockyard.registry.references import is_valid_tag
@@ -329,7 +329,9 @@ class BuildsService:
         request_body: str | None,
     ) -> list[Build]:
         """The trigger URL: no credentials but the token in the URL. Every call is recorded in its history."""
-        repository = await self.store.repository_by_path(f"{namespace_name(namespace)}/{name}")
+        namespace = namespace_name(namespace)
+        plain = REPO_PART_RE.match(namespace) and REPO_PART_RE.match(name)
+        repository = await self.store.repository_by_path(f"{namespace}/{name}") if plain else None
         autobuild = await self.store.autobuild(repository.id) if repository else None
         if (
             repository is None
@@ -396,7 +398,7 @@ class BuildsService:
 
     async def details(self, subject: Subject, namespace: str, name: str, code: str) -> tuple[Repository, Build]:
         access = await self._access(subject, namespace, name, Permission.READ)
-        build = await self.store.build(access.repository.id, code)
+        build = await self.store.build(access.repository.id, code) if code.isalnum() and len(code) <= 40 else None
         if build is None:
             raise NotFound("Build not found")
         return access.repository, build

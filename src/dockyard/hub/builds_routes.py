@@ -19,7 +19,7 @@ from dockyard.http import client_ip
 from dockyard.hub.builds import AutoBuildView, BuildsService, RuleIn, trigger_token
 from dockyard.hub.builds_store import STATUS_TEXT
 from dockyard.hub.community import community
-from dockyard.hub.community_access import IdPath, iso
+from dockyard.hub.community_access import IdPath, Text, iso
 from dockyard.hub.community_models import AutoBuild, Build, BuildTag, BuildTriggerEvent
 from dockyard.registry.models import Repository
 
@@ -30,28 +30,28 @@ MAX_TRIGGER_BODY = 16 * 1024
 
 
 class BuildTagIn(BaseModel):
-    name: str = Field(default="latest", max_length=128)
-    dockerfile_location: str = Field(default="/", max_length=1024)
-    source_type: str = Field(default="Branch", max_length=16)
-    source_name: str = Field(default="master", min_length=1, max_length=255)
+    name: Text = Field(default="latest", max_length=128)
+    dockerfile_location: Text = Field(default="/", max_length=1024)
+    source_type: Text = Field(default="Branch", max_length=16)
+    source_name: Text = Field(default="master", min_length=1, max_length=255)
 
     def rule(self) -> RuleIn:
         return RuleIn(self.name or "latest", self.source_type, self.source_name, self.dockerfile_location)
 
 
 class AutoBuildIn(BaseModel):
-    source_url: str | None = Field(default=None, max_length=2048)
-    vcs_repo_name: str | None = Field(default=None, max_length=2048)
-    provider: str = Field(default="git", max_length=32)
-    build_name: str = Field(default="", max_length=255)
+    source_url: Text | None = Field(default=None, max_length=2048)
+    vcs_repo_name: Text | None = Field(default=None, max_length=2048)
+    provider: Text = Field(default="git", max_length=32)
+    build_name: Text = Field(default="", max_length=255)
     active: bool = True
     build_tags: list[BuildTagIn] | None = None
 
 
 class TriggerBuildIn(BaseModel):
-    dockerfile_location: str | None = Field(default=None, max_length=1024)
-    source_type: str = Field(default="Branch", max_length=16)
-    source_name: str = Field(default="master", min_length=1, max_length=255)
+    dockerfile_location: Text | None = Field(default=None, max_length=1024)
+    source_type: Text = Field(default="Branch", max_length=16)
+    source_name: Text = Field(default="master", min_length=1, max_length=255)
 
 
 class TriggerSettingsIn(BaseModel):
@@ -60,7 +60,7 @@ class TriggerSettingsIn(BaseModel):
 
 
 class LinkIn(BaseModel):
-    to_repo: str = Field(min_length=1, max_length=512)
+    to_repo: Text = Field(min_length=1, max_length=512)
 
 
 class BuildTagOut(BaseModel):
@@ -504,7 +504,7 @@ async def trigger_url(
         docker_tag=text["docker_tag"],
         ip_address=client_ip(request, services.settings.trusted_proxies),
         user_agent=request.headers.get("user-agent", ""),
-        request_body=raw.decode(errors="replace") if raw else None,
+        request_body=raw.decode(errors="replace").replace("\x00", "") if raw else None,
     )
     background.add_task(community(request).builds.wake)
     return [

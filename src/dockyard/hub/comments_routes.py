@@ -11,7 +11,7 @@ from dockyard.api.deps import CurrentSubject, OptionalSubject, ReadSession, Serv
 from dockyard.api.pagination import Pages, paginate
 from dockyard.api.routing import HubRouter
 from dockyard.hub.comments import MAX_COMMENT, CommentsService
-from dockyard.hub.community_access import IdPath, iso
+from dockyard.hub.community_access import IdPath, Text, iso
 from dockyard.hub.community_models import Comment
 
 router = HubRouter(tags=["comments"])
@@ -20,7 +20,7 @@ BASE = "/v2/repositories/{namespace}/{name}/comments/"
 
 
 class CommentBody(BaseModel):
-    comment: str = Field(min_length=1, max_length=MAX_COMMENT)
+    comment: Text = Field(min_length=1, max_length=MAX_COMMENT)
 
 
 class CommentEntry(BaseModel):

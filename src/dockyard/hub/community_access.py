@@ -6,11 +6,13 @@ one path every face uses. A repository the caller cannot read does not exist as 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
+from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.permissions import Permission, Subject
@@ -23,6 +25,22 @@ NOT_FOUND = "Object not found"
 
 # Object ids in paths, bounded so an absurd number is a 400 rather than a database error.
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+REPO_PART_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def is_plain(value: str, limit: int = 255) -> bool:
+    """A path segment safe to look up: short and without NUL (anything else cannot name a stored object)."""
+    return len(value) <= limit and "\x00" not in value
 
 
 def namespace_name(namespace: str | None) -> str:
@@ -53,6 +71,8 @@ class RepoAccess:
 async def find_repository(session: AsyncSession, subject: Subject, namespace: str, name: str) -> RepoAccess | None:
     """The repository and the caller's permission on it; None when it does not exist or the caller cannot read it."""
     namespace = namespace_name(namespace)
+    if not (REPO_PART_RE.match(namespace) and REPO_PART_RE.match(name)) or len(namespace) + len(name) > 255:
+        return None
     repository = await RegistryStore(session).repository(f"{namespace}/{name}")
     if repository is None:
         return None

@@ -15,6 +15,7 @@ from dockyard.api.deps import ReadSession, ServicesDep, WriteSession, get_servic
 from dockyard.api.errors import BadRequest, Forbidden, Unauthorized
 from dockyard.api.routing import HubRouter
 from dockyard.http import client_ip
+from dockyard.hub.community_access import Text, is_plain
 from dockyard.hub.v1 import IndexService, canonical, docker_token_headers, token_signature
 
 router = HubRouter(tags=["v1 index"])
@@ -23,8 +24,8 @@ BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="dockyard"'}
 
 
 class V1ImageIn(BaseModel):
-    id: str = Field(min_length=1, max_length=160)
-    checksum: str | None = Field(default=None, max_length=200)
+    id: Text = Field(min_length=1, max_length=160)
+    checksum: Text | None = Field(default=None, max_length=200)
 
 
 class V1ImageOut(BaseModel):
@@ -33,14 +34,14 @@ class V1ImageOut(BaseModel):
 
 
 class SignupIn(BaseModel):
-    username: str = Field(min_length=1, max_length=30)
-    password: str = Field(min_length=1, max_length=4096)
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    username: Text = Field(min_length=1, max_length=30)
+    password: Text = Field(min_length=1, max_length=4096)
+    email: Text = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
 class UserUpdateIn(BaseModel):
-    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    email: Text | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    password: Text | None = Field(default=None, min_length=1, max_length=4096)
 
 
 async def _basic(request: Request) -> Subject | None:
@@ -52,7 +53,8 @@ async def _basic(request: Request) -> Subject | None:
         username, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unauthorized("malformed Basic credentials", headers=BASIC_CHALLENGE) from exc
-    subject = await get_services(request).registry.auth.authenticate(username, password) if sep else None
+    usable = sep and "\x00" not in username and len(username) <= 255
+    subject = await get_services(request).registry.auth.authenticate(username, password) if usable else None
     if subject is None:
         raise Unauthorized("Incorrect authentication credentials", headers=BASIC_CHALLENGE)
     return subject
@@ -108,6 +110,8 @@ async def signup(body: Annotated[SignupIn, Body()], session: WriteSession, servi
 async def update_user(
     username: str, body: Annotated[UserUpdateIn, Body()], subject: V1User, session: WriteSession
 ) -> Response:
+    if not is_plain(username):
+        raise Forbidden("You may only change your own account.")
     if body.email is None and body.password is None:
         raise BadRequest("give an email, a password or both")
     await IndexService(session).set_password_or_email(subject, username, email=body.email, password=body.password)

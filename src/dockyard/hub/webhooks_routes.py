@@ -12,7 +12,7 @@ from dockyard.api.deps import CurrentSubject, ReadSession, ServicesDep, WriteSes
 from dockyard.api.pagination import Pages, paginate
 from dockyard.api.routing import HubRouter
 from dockyard.hub.community import community
-from dockyard.hub.community_access import IdPath, iso
+from dockyard.hub.community_access import IdPath, Text, iso
 from dockyard.hub.community_models import Webhook, WebhookDelivery, WebhookHook
 from dockyard.hub.webhooks import WebhooksService
 
@@ -24,11 +24,11 @@ NPM_LIST = "/v2/repositories/{namespace}/{name}/repositories/webhooks/"
 
 
 class HookIn(BaseModel):
-    hook_url: str = Field(min_length=1, max_length=2048)
+    hook_url: Text = Field(min_length=1, max_length=2048)
 
 
 class WebhookIn(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: Text = Field(min_length=1, max_length=255)
     expect_final_callback: bool = True
     webhooks: list[HookIn] = Field(default_factory=list)
 
@@ -95,9 +95,9 @@ class DeliveryPage(BaseModel):
 
 class CallbackIn(BaseModel):
     state: Literal["success", "failure", "error"]
-    description: str = Field(default="", max_length=255)
-    context: str = Field(default="", max_length=255)
-    target_url: str = Field(default="", max_length=2048)
+    description: Text = Field(default="", max_length=255)
+    context: Text = Field(default="", max_length=255)
+    target_url: Text = Field(default="", max_length=2048)
 
 
 class CallbackAck(BaseModel):
