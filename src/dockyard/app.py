@@ -64,7 +64,7 @@ def build_services(settings: Settings) -> Services:
         storage=storage,
         bus=bus,
         registry=RegistryService(settings, db, storage, bus, auth),
-        hub_tokens=HubTokens(secret, settings.base_url),
+        hub_tokens=auth.hub_tokens,
     )
 
 

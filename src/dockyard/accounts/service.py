@@ -11,7 +11,10 @@ from dockyard.accounts.models import ORGANIZATION, USER, Account, Membership
 from dockyard.accounts.names import validate_account_name
 from dockyard.accounts.passwords import hash_password_async, verify_password_async
 from dockyard.accounts.permissions import ROLES, Permission, Subject, Target, decide
+from dockyard.accounts.sessions import HubTokens
+from dockyard.accounts.signin import SignIn
 from dockyard.accounts.store import AccountsStore
+from dockyard.accounts.twofactor import TwoFactorStore
 
 LIBRARY = "library"
 
@@ -75,18 +78,29 @@ class AccountsService:
     async def list_accounts(self, kind: str | None = None) -> Sequence[Account]:
         return await self.store.list(kind)
 
-    async def authenticate(self, username: str, password: str) -> Subject | None:
-        """The subject for a username and password, or None. Unknown users cost as much time as wrong passwords."""
+    async def authenticate(self, username: str, password: str, *, tokens: HubTokens | None = None) -> Subject | None:
+        """The subject for a username and password, or None. Unknown users cost as much time as wrong passwords.
+        A password alone does not do for an account with a second factor. Given the server's keys (`tokens`), a
+        personal access token also does as the password (the subject is capped by its scopes), and an
+        organisation access token with the organisation's name as the username."""
+        if tokens is not None:
+            result = await SignIn(self.store.session, tokens).check(username, password)
+            return result.subject if result.ok else None
         account = await self.store.by_name(username)
         if account is None or account.kind != USER or not account.is_active or not account.password_hash:
             await hash_password_async(password)
             return None
         if not await verify_password_async(account.password_hash, password):
             return None
+        if await TwoFactorStore(self.store.session).is_enabled(account.id):
+            return None
         return subject_for(account)
 
-    async def target(self, subject: Subject, namespace: str, *, exists: bool, is_private: bool) -> Target | None:
-        """The facts `decide` needs about a repository in `namespace` (None when the namespace does not exist)."""
+    async def target(
+        self, subject: Subject, namespace: str, *, exists: bool, is_private: bool, path: str | None = None
+    ) -> Target | None:
+        """The facts `decide` needs about a repository in `namespace` (None when the namespace does not exist).
+        Pass its path ("namespace/name") so organisation access tokens, which are granted by path, count too."""
         account = await self.store.by_name(namespace)
         if account is None:
             return None
@@ -99,10 +113,13 @@ class AccountsService:
             exists=exists,
             is_private=is_private,
             role=role,
+            path=path,
         )
 
-    async def permission(self, subject: Subject, namespace: str, *, exists: bool, is_private: bool) -> Permission:
-        return decide(subject, await self.target(subject, namespace, exists=exists, is_private=is_private))
+    async def permission(
+        self, subject: Subject, namespace: str, *, exists: bool, is_private: bool, path: str | None = None
+    ) -> Permission:
+        return decide(subject, await self.target(subject, namespace, exists=exists, is_private=is_private, path=path))
 
     async def require_user(self, name: str) -> Account:
         account = await self.store.by_name(name)

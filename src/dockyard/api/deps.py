@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.accounts.permissions import ANONYMOUS, Permission, Subject
+from dockyard.accounts.permissions import ANONYMOUS, Subject
 from dockyard.accounts.sessions import ACCESS
-from dockyard.accounts.store import AccountsStore
-from dockyard.api.errors import Unauthorized
+from dockyard.accounts.signin import SignIn
+from dockyard.api.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
     from dockyard.app import Services
@@ -59,17 +59,13 @@ async def optional_subject(request: Request) -> Subject:
     claims = services.hub_tokens.decode(token, ACCESS)
     if claims is None:
         raise Unauthorized("Authentication credentials were not provided or are invalid.")
+    # Checked against the database on every request: a logged-out session, a deactivated access token or a
+    # disabled account stops working at once.
     async with services.db.reader() as session:
-        account = await AccountsStore(session).by_id(claims["uid"])
-        if account is None or not account.is_active or account.name != claims["sub"]:
-            raise Unauthorized("Authentication credentials were not provided or are invalid.")
-    return Subject(
-        account_id=account.id,
-        username=account.name,
-        is_admin=account.is_admin,
-        max_permission=Permission(claims.get("cap", Permission.ADMIN)),
-        public_only=bool(claims.get("pub", False)),
-    )
+        subject = await SignIn(session, services.hub_tokens).subject_for_claims(claims)
+    if subject is None:
+        raise Unauthorized("Authentication credentials were not provided or are invalid.")
+    return subject
 
 
 async def required_subject(subject: Annotated[Subject, Depends(optional_subject)]) -> Subject:
@@ -78,5 +74,14 @@ async def required_subject(subject: Annotated[Subject, Depends(optional_subject)
     return subject
 
 
+async def user_subject(subject: Annotated[Subject, Depends(required_subject)]) -> Subject:
+    """A signed-in user; an organisation access token is refused here, as on Docker Hub's user routes."""
+    if subject.account_id is None:
+        raise Forbidden("token issued from organization access token is not allowed")
+    return subject
+
+
 OptionalSubject = Annotated[Subject, Depends(optional_subject)]
 CurrentSubject = Annotated[Subject, Depends(required_subject)]
+# A user (never an organisation access token); `subject.account_id` is set.
+UserSubject = Annotated[Subject, Depends(user_subject)]

@@ -18,11 +18,14 @@ from typing import Any
 
 import jwt
 
-from dockyard.accounts.permissions import ACTION_PERMISSION, ANONYMOUS, Permission, Subject, decide
-from dockyard.accounts.service import AccountsService, subject_for
+from dockyard.accounts.permissions import ACTION_PERMISSION, ANONYMOUS, OrgGrant, Permission, Subject, decide
+from dockyard.accounts.service import AccountsService
+from dockyard.accounts.sessions import REFRESH, HubTokens
+from dockyard.accounts.signin import SignIn, SignInResult, claims_for, subject_uid
+from dockyard.accounts.throttle import Throttled
 from dockyard.config import Settings
 from dockyard.db import Database
-from dockyard.registry.errors import Unauthorized
+from dockyard.registry.errors import TooManyRequests, Unauthorized
 from dockyard.registry.references import canonical_name
 from dockyard.registry.store import RegistryStore
 
@@ -76,8 +79,12 @@ class RegistryAuth:
         self.db = db
         self.key = hashlib.sha256(b"registry-token:" + secret).digest()
         self.audience = settings.token_service
+        # The Hub's keys too: access tokens are stored under its digest key, and a Hub refresh token also does
+        # as a password here. The app shares this object (and its login throttle) with the Hub API.
+        self.hub_tokens = HubTokens(secret, settings.base_url)
+        self.throttle = self.hub_tokens.throttle
         self._tokens: dict[str, tuple[float, Caller]] = {}
-        self._credentials: dict[bytes, tuple[float, Subject | None]] = {}
+        self._credentials: dict[bytes, tuple[float, SignInResult]] = {}
 
     # --- the challenge -------------------------------------------------------------------------------------
     def challenge(self, scope: str | None, error: str | None = None) -> str:
@@ -103,7 +110,10 @@ class RegistryAuth:
         if scheme == "bearer":
             caller = self._verify_token(value.strip())
         elif scheme == "basic":
-            subject = await self._basic(value.strip())
+            try:
+                subject = await self._basic(value.strip(), client_ip)
+            except Throttled as throttled:
+                raise TooManyRequests(str(throttled), headers={"Retry-After": str(throttled.retry_after)}) from None
             caller = Caller(subject) if subject is not None else None
         else:
             return None
@@ -129,35 +139,54 @@ class RegistryAuth:
                 access[canonical_name(entry["name"])] = frozenset(entry.get("actions", []))
             elif entry.get("type") == "registry" and entry.get("name") == "catalog":
                 catalog = True
-        subject = Subject(
-            account_id=claims.get("uid"), username=claims.get("sub") or None, is_admin=bool(claims.get("adm"))
-        )
-        caller = Caller(subject, access, catalog)
+        caller = Caller(_token_subject(claims), access, catalog)
         if len(self._tokens) >= CACHE_LIMIT:
             self._tokens.clear()
         self._tokens[token] = (float(claims["exp"]), caller)
         return caller
 
-    async def _basic(self, value: str) -> Subject | None:
+    async def _basic(self, value: str, client_ip: str = "") -> Subject | None:
         try:
             username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        return await self.authenticate(username, password)
+        return await self.authenticate(username, password, client_ip)
 
-    async def authenticate(self, username: str, password: str) -> Subject | None:
-        """Check a username and password, remembering the answer briefly: argon2 is slow by design."""
+    async def authenticate(self, username: str, password: str, client_ip: str = "") -> Subject | None:
+        """The subject for a username and a password, personal access token, organisation access token (with the
+        organisation as the username) or Hub refresh token; None when they do not verify. Raises Throttled."""
+        result = await self.sign_in(username, password, client_ip)
+        return result.subject if result.ok else None
+
+    async def sign_in(self, username: str, password: str, client_ip: str = "") -> SignInResult:
+        """Check credentials, remembering the answer briefly: argon2 is slow by design. Only a fresh check is
+        throttled and counted, so a client repeating cached credentials costs nothing."""
         key = hashlib.sha256(self.key + username.encode() + b"\0" + password.encode()).digest()
         now = time.monotonic()
         cached = self._credentials.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        self.throttle.check(username, client_ip)
         async with self.db.reader() as session:
-            subject = await AccountsService(session).authenticate(username, password)
+            result = await SignIn(session, self.hub_tokens).check(username, password, refresh_tokens=True)
+        if result.touch is not None:
+            async with self.db.writer() as session:
+                await SignIn(session, self.hub_tokens).record_use(result)
+        if result.ok:
+            self.throttle.success(username)
+        elif not result.second_factor_required:
+            self.throttle.failure(username, client_ip)
+        ttl = float(CREDENTIAL_CACHE_SECONDS)
+        if result.expires_at is not None:
+            ttl = min(ttl, (result.expires_at - datetime.now(UTC)).total_seconds())
         if len(self._credentials) >= CACHE_LIMIT:
             self._credentials.clear()
-        self._credentials[key] = (now + CREDENTIAL_CACHE_SECONDS, subject)
-        return subject
+        self._credentials[key] = (now + ttl, result)
+        return result
+
+    def forget_credentials(self) -> None:
+        """Drop remembered sign-ins, so a token just deactivated or deleted stops working at once here."""
+        self._credentials.clear()
 
     # --- deciding ------------------------------------------------------------------------------------------
     async def allowed(self, caller: Caller, path: str, action: str) -> bool:
@@ -178,6 +207,7 @@ class RegistryAuth:
                 namespace,
                 exists=repository is not None,
                 is_private=bool(repository and repository.is_private),
+                path=path,
             )
         return decide(subject, target)
 
@@ -227,6 +257,9 @@ class RegistryAuth:
             claims["uid"] = subject.account_id
         if subject.is_admin:
             claims["adm"] = True
+        if subject.org_grant is not None:
+            claims["org"] = subject.org_grant.org_id
+        claims.update(claims_for(subject))
         token = jwt.encode(claims, self.key, algorithm=ALGORITHM)
         issued_at = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
         return token, ttl, issued_at
@@ -246,24 +279,45 @@ class RefreshTokens:
         now = int(time.time())
         claims = {
             "sub": subject.username,
-            "uid": subject.account_id,
+            "uid": subject_uid(subject),
             "aud": self.audience,
             "iat": now,
             "exp": now + REFRESH_TTL_SECONDS,
             "jti": secrets.token_hex(12),
+            # The token it was obtained with, so a PAT's scopes still cap it and revoking the PAT ends it.
+            **claims_for(subject),
         }
         return jwt.encode(claims, self.auth.key, algorithm=ALGORITHM)
 
     async def subject(self, token: str) -> Subject | None:
+        """The subject of one of our refresh tokens, or of a Hub refresh token (from `?refresh_token=true`)."""
         try:
-            claims = jwt.decode(token, self.auth.key, algorithms=[ALGORITHM], audience=self.audience)
+            claims: dict[str, Any] | None = jwt.decode(
+                token, self.auth.key, algorithms=[ALGORITHM], audience=self.audience
+            )
         except jwt.PyJWTError:
+            claims = self.auth.hub_tokens.decode(token, REFRESH)
+        if claims is None:
             return None
         async with self.auth.db.reader() as session:
-            account = await AccountsService(session).store.by_id(int(claims.get("uid", 0)))
-        if account is None or not account.is_active or account.name != claims.get("sub"):
-            return None
-        return subject_for(account)
+            return await SignIn(session, self.auth.hub_tokens).subject_for_claims(claims)
+
+
+def _token_subject(claims: dict[str, Any]) -> Subject:
+    """Who a registry bearer token was issued to, with the caps of the access token they signed in with (what
+    the token may do is in its `access` claim; this is for checks made outside it, such as the catalog)."""
+    username = claims.get("sub") or None
+    if claims.get("oat"):
+        grant = OrgGrant(org_id=int(claims.get("org", 0)), org_name=username or "", token_id=str(claims["oat"]))
+        return Subject(username=username, token_id=grant.token_id, org_grant=grant)
+    return Subject(
+        account_id=claims.get("uid"),
+        username=username,
+        is_admin=bool(claims.get("adm")),
+        max_permission=Permission(claims.get("cap", Permission.ADMIN)),
+        public_only=bool(claims.get("pub", False)),
+        token_id=claims.get("pat"),
+    )
 
 
 __all__ = ["ANONYMOUS", "Caller", "RegistryAuth", "Scope", "parse_scopes"]

@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.accounts.permissions import ANONYMOUS, Subject
+from dockyard.accounts.throttle import Throttled
+from dockyard.http import client_ip
 from dockyard.registry.auth import RefreshTokens, RegistryAuth, parse_scopes
 
 MAX_FORM_BYTES = 64 * 1024
@@ -30,6 +32,21 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return (username, password) if sep else None
+
+
+async def _sign_in(request: Request, auth: RegistryAuth, username: str, password: str) -> Subject | Response:
+    """The subject for the credentials, or the error response: 401, or 429 while sign-ins are throttled."""
+    try:
+        result = await auth.sign_in(username, password, client_ip(request, auth.settings.trusted_proxies))
+    except Throttled as throttled:
+        response = _error(429, "TOOMANYREQUESTS", str(throttled))
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
+    if result.second_factor_required:
+        return _error(401, "UNAUTHORIZED", "two-factor authentication is enabled: sign in with a personal access token")
+    if result.subject is None:
+        return _error(401, "UNAUTHORIZED", "incorrect username or password")
+    return result.subject
 
 
 async def _answer(
@@ -54,9 +71,9 @@ async def get_token(request: Request) -> Response:
         credentials = _basic_credentials(authorization)
         if credentials is None:
             return _error(401, "UNAUTHORIZED", "malformed Authorization header: use HTTP Basic")
-        found = await auth.authenticate(*credentials)
-        if found is None:
-            return _error(401, "UNAUTHORIZED", "incorrect username or password")
+        found = await _sign_in(request, auth, *credentials)
+        if isinstance(found, Response):
+            return found
         subject = found
     params = request.query_params
     offline = params.get("offline_token", "").lower() == "true"
@@ -78,7 +95,10 @@ async def post_token(request: Request) -> Response:
     if grant_type == "password":
         if not field.get("username"):
             return _error(400, "invalid_request", "username and password are required")
-        subject = await auth.authenticate(field["username"], field.get("password", ""))
+        found = await _sign_in(request, auth, field["username"], field.get("password", ""))
+        if isinstance(found, Response):
+            return found
+        subject = found
     elif grant_type == "refresh_token":
         subject = await RefreshTokens(auth).subject(field.get("refresh_token", ""))
     else:
