@@ -297,3 +297,42 @@ def test_links_rebuild_on_push_and_stop_at_cycles(client: TestClient, source: st
     assert len(builds) == 1 and builds[0]["cause"] == "link" and builds[0]["status"] == 10
     assert client.get("/v2/repositories/alice/base/buildhistory/").json()["count"] == 0
     assert image_files(client, "alice/app", "latest") == {"hello.txt": b"hello from master\n"}
+
+
+def test_builds_left_running_by_a_dead_process_are_failed(client: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from dockyard.hub.community_models import Build
+    from dockyard.registry.store import RegistryStore
+    from tests.registry.helpers import in_transaction
+
+    create_user(client, "alice")
+    push(client, "alice/app", "seed", "alice")
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+
+    async def orphan(session: AsyncSession) -> None:
+        repository = await RegistryStore(session).repository("alice/app")
+        assert repository is not None
+        session.add(
+            Build(
+                repository_id=repository.id,
+                build_code="borphan",
+                status=3,
+                docker_tag="latest",
+                source_type="Branch",
+                source_name="master",
+                source_url="file:///nowhere",
+                dockerfile_location="/",
+                cause="api",
+                created_at=long_ago,
+                started_at=long_ago,
+                updated_at=long_ago,
+            )
+        )
+
+    in_transaction(client, orphan)
+    settle(client)
+    details = client.get("/v2/repositories/alice/app/buildhistory/borphan/").json()
+    assert details["status"] == -1 and "interrupted" in details["build_results"]["error"]

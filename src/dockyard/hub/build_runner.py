@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,6 +254,8 @@ class BuildRunner:
                 return
             async with self.services.db.writer() as session:
                 store = BuildsStore(session)
+                # Each of a build's three steps may take the whole timeout; past that, nobody is running it.
+                await store.fail_stale(utcnow() - timedelta(seconds=3 * self.timeout + 300))
                 claimed = [build for build in await store.queued(free) if await store.claim(build.id)]
             for build in claimed:
                 task = asyncio.create_task(self._execute(build.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +79,18 @@ class BuildsStore:
             .values(status=BUILDING, started_at=utcnow(), updated_at=utcnow())
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def fail_stale(self, before: datetime) -> int:
+        """Builds still marked Building since `before` belonged to a process that died: mark them failed."""
+        now = utcnow()
+        result = await self.session.execute(
+            update(Build)
+            .where(Build.status == BUILDING, Build.updated_at < before)
+            .values(
+                status=FAILED, error="interrupted: the server stopped during the build", finished_at=now, updated_at=now
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def links_from(self, repository_id: int) -> Sequence[tuple[BuildLink, str, str]]:
         """Links of a repository, with the from and to paths."""
