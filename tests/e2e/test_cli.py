@@ -7,7 +7,8 @@ running, so what they change must show at once to real clients.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -24,20 +25,28 @@ pytestmark = pytest.mark.e2e
 GENERATED = re.compile(r"created administrator '(?P<user>[^']+)' with password: (?P<password>\S+)")
 
 
-def dockyard(server: DockyardServer, *args: str, ok: bool = True) -> str:
-    """Run a `dockyard` command against the server's data directory and database; its stdout and stderr."""
+def run(server: DockyardServer, args: Sequence[str]) -> tuple[bool, str]:
+    """Run a `dockyard` command against the server's data directory and database: (succeeded, stdout + stderr)."""
     result = run_dockyard(
         *args,
         data_dir=server.data_dir,
         database_url=server.database_url,
         settings={"DOCKYARD_ADMIN_PASSWORD": server.admin_password},
     )
-    output = result.stdout + result.stderr
-    if ok:
-        assert result.returncode == 0, f"dockyard {' '.join(args)} failed:\n{output}"
-    else:
-        assert result.returncode != 0, f"dockyard {' '.join(args)} should have failed:\n{output}"
+    return result.returncode == 0, result.stdout + result.stderr
+
+
+def dockyard(server: DockyardServer, *args: str, ok: bool = True) -> str:
+    """The output of a `dockyard` command that must succeed (or, with ok=False, fail)."""
+    succeeded, output = run(server, args)
+    assert succeeded == ok, f"dockyard {' '.join(args)} {'failed' if ok else 'should have failed'}:\n{output}"
     return output
+
+
+def dockyard_together(server: DockyardServer, *commands: Sequence[str]) -> list[tuple[bool, str]]:
+    """Run independent `dockyard` commands at the same time (each is a whole Python start-up): their results."""
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(lambda args: run(server, args), commands))
 
 
 def can_push(tools: ContainerTools, server: DockyardServer, layout: ImageLayout, creds: str, repo: str) -> bool:
@@ -70,31 +79,39 @@ def test_admin_commands_then_the_user_pushes_to_their_org(
     layout = ImageLayout(tmp_path / "src")
     layout.add_image("v1", label="cli")
 
-    assert "created user alice" in dockyard(
-        server, "admin", "create-user", "alice", "--password", "alice-first-pw", "--email", "alice@example.com"
+    created = dockyard_together(
+        server,
+        ["admin", "create-user", "alice", "--password", "alice-first-pw", "--email", "alice@example.com"],
+        ["admin", "create-user", "bob", "--password", "bob-password"],
+        ["admin", "create-user", "carol", "--password", "carol-password"],
     )
-    dockyard(server, "admin", "create-user", "bob", "--password", "bob-password")
-    dockyard(server, "admin", "create-user", "carol", "--password", "carol-password")
+    assert created == [(True, f"created user {name}\n") for name in ("alice", "bob", "carol")]
     assert "created organisation acme owned by alice" in dockyard(
         server, "admin", "create-org", "acme", "--owner", "alice"
     )
-    assert "bob is now editor of acme" in dockyard(server, "admin", "add-member", "acme", "bob", "--role", "editor")
-    dockyard(server, "admin", "add-member", "acme", "carol", "--role", "member")
-
-    listed = dockyard(server, "admin", "list-users")
-    users = listed.split()
+    editor, member, password, listed, taken, bad_role = dockyard_together(
+        server,
+        ["admin", "add-member", "acme", "bob", "--role", "editor"],
+        ["admin", "add-member", "acme", "carol", "--role", "member"],
+        # alice has not signed in yet, so the server remembers nothing about her old password.
+        ["admin", "set-password", "alice", "--password", "alice-second-pw"],
+        ["admin", "list-users"],
+        # Mistakes are refused with a message and a failing exit code.
+        ["admin", "create-user", "alice", "--password", "whatever123"],
+        ["admin", "add-member", "acme", "bob", "--role", "overlord"],
+    )
+    assert editor == (True, "bob is now editor of acme\n")
+    assert member == (True, "carol is now member of acme\n")
+    assert password == (True, "password set for alice\n")
+    assert listed[0]
+    users = listed[1].split()
     assert users.count("alice") == users.count("bob") == users.count("carol") == 1
     assert "acme" not in users
-    assert f"{ADMIN} (admin)" in listed
+    assert f"{ADMIN} (admin)" in listed[1]
+    assert not taken[0] and "taken" in taken[1]
+    assert not bad_role[0] and "overlord" in bad_role[1]
 
-    # Mistakes are refused with a message and a failing exit code.
-    assert "taken" in dockyard(server, "admin", "create-user", "alice", "--password", "whatever123", ok=False)
-    assert "overlord" in dockyard(server, "admin", "add-member", "acme", "bob", "--role", "overlord", ok=False)
-
-    # A new password replaces the old one at once (alice has not signed in yet, so nothing is remembered).
-    assert "password set for alice" in dockyard(
-        server, "admin", "set-password", "alice", "--password", "alice-second-pw"
-    )
+    # The new password replaces the old one at once.
     assert token_status(server, "alice", "alice-first-pw") == 401
     assert token_status(server, "alice", "alice-second-pw") == 200
 
