@@ -117,3 +117,16 @@ def test_wrong_second_factor_codes_count(client: TestClient) -> None:
         assert response.status_code == 401
     response = client.post("/v2/users/2fa-login", json={"login_2fa_token": challenge, "code": "whatever"})
     assert response.status_code == 429 and response.headers["retry-after"]
+
+
+def test_wrong_passwords_when_disabling_the_second_factor_count(client: TestClient) -> None:
+    create_user(client, "alice")
+    session = user_session(client, "alice")
+    secret = client.post("/v2/user/2fa/totp", headers=session).json()["secret"]
+    client.post("/v2/user/2fa/totp/confirm", json={"code": pyotp.TOTP(secret).now()}, headers=session)
+    for _ in range(10):
+        response = client.post("/v2/user/2fa/disable", json={"password": "wrong-password"}, headers=session)
+        assert response.status_code == 401
+    response = client.post("/v2/user/2fa/disable", json={"password": PASSWORD}, headers=session)
+    assert response.status_code == 429 and response.headers["retry-after"]
+    assert client.get("/v2/user/2fa", headers=session).json()["enabled"] is True

@@ -91,6 +91,7 @@ class LogoutResponse(BaseModel):
 
 RefreshFlag = Annotated[bool, Query(description="Also return a refresh token")]
 SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid request"},
     401: {"model": SecondFactorChallenge, "description": "Wrong credentials, or a second factor is required"},
     429: {"model": ErrorBody, "description": "Too many failed sign-ins; see Retry-After"},
 }
@@ -100,7 +101,7 @@ def _ip(request: Request, services: ServicesDep) -> str:
     return client_ip(request, services.settings.trusted_proxies)
 
 
-def _guard(services: ServicesDep, username: str, ip: str) -> None:
+def guard(services: ServicesDep, username: str, ip: str) -> None:
     try:
         services.hub_tokens.throttle.check(username, ip)
     except Throttled as throttled:
@@ -159,7 +160,7 @@ async def login(
     refresh_token: RefreshFlag = False,
 ) -> LoginResponse:
     username, ip = body.username.lower(), _ip(request, services)
-    _guard(services, username, ip)
+    guard(services, username, ip)
     result = await SignIn(session, services.hub_tokens).check(username, body.password, org_tokens=False)
     if result.subject is None:
         raise _failed(services, username, ip)
@@ -194,7 +195,7 @@ async def two_factor_login(
     if claims is None:
         raise Unauthorized(BAD_CREDENTIALS)
     username, ip = str(claims["sub"]), _ip(request, services)
-    _guard(services, username, ip)
+    guard(services, username, ip)
     subject = await SignIn(session, services.hub_tokens).subject_for_claims(claims)
     if subject is None or subject.account_id is None:
         raise Unauthorized(BAD_CREDENTIALS)
@@ -216,7 +217,7 @@ async def auth_token(
     body: Annotated[AuthTokenRequest, Body()], request: Request, services: ServicesDep, session: ReadSession
 ) -> AuthTokenResponse:
     identifier, ip = body.identifier.lower(), _ip(request, services)
-    _guard(services, identifier, ip)
+    guard(services, identifier, ip)
     result = await SignIn(session, services.hub_tokens).check(identifier, body.secret, refresh_tokens=True)
     if result.subject is None:
         raise _failed(services, identifier, ip)
@@ -232,7 +233,7 @@ async def auth_token(
 @router.post(
     "/v2/logout/",
     response_model=LogoutResponse,
-    responses={401: {"model": ErrorBody}},
+    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
     summary="Revoke the presented token (and the refresh session it belongs to)",
 )
 async def logout(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Request, Response
+from fastapi import BackgroundTasks, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from dockyard.accounts.access_tokens import PersonalAccessToken, PersonalAccessTokens
@@ -87,6 +87,13 @@ def _pat(row: PersonalAccessToken, token: str = "") -> AccessToken:
     )
 
 
+def forget_sign_ins(services: ServicesDep, background: BackgroundTasks) -> None:
+    """Make the registry forget remembered sign-ins now and again once the change is committed, so no sign-in
+    checked in between keeps a deactivated or deleted token working from its cache."""
+    services.registry.auth.forget_credentials()
+    background.add_task(services.registry.auth.forget_credentials)
+
+
 def _pats(session: Any, services: ServicesDep) -> PersonalAccessTokens:
     return PersonalAccessTokens(session, services.hub_tokens, services.bus)
 
@@ -131,17 +138,18 @@ async def update_access_token(
     subject: CurrentSubject,
     services: ServicesDep,
     session: WriteSession,
+    background: BackgroundTasks,
 ) -> AccessToken:
     row = await _pats(session, services).update(subject, uuid, label=body.token_label, is_active=body.is_active)
-    services.registry.auth.forget_credentials()
+    forget_sign_ins(services, background)
     return _pat(row)
 
 
 async def delete_access_token(
-    uuid: str, subject: CurrentSubject, services: ServicesDep, session: WriteSession
+    uuid: str, subject: CurrentSubject, services: ServicesDep, session: WriteSession, background: BackgroundTasks
 ) -> Response:
     await _pats(session, services).delete(subject, uuid)
-    services.registry.auth.forget_credentials()
+    forget_sign_ins(services, background)
     return Response(status_code=204)
 
 
@@ -351,6 +359,7 @@ async def update_org_token(
     subject: CurrentSubject,
     services: ServicesDep,
     session: WriteSession,
+    background: BackgroundTasks,
 ) -> OrgTokenDetail:
     row = await _oats(session, services).update(
         subject,
@@ -361,7 +370,7 @@ async def update_org_token(
         resources=[r.model_dump() for r in body.resources] if body.resources is not None else None,
         is_active=body.is_active,
     )
-    services.registry.auth.forget_credentials()
+    forget_sign_ins(services, background)
     return OrgTokenDetail(**_oat_detail(row))
 
 
@@ -374,8 +383,13 @@ async def update_org_token(
     summary="Delete an organisation access token (owners only)",
 )
 async def delete_org_token(
-    name: str, token_id: str, subject: CurrentSubject, services: ServicesDep, session: WriteSession
+    name: str,
+    token_id: str,
+    subject: CurrentSubject,
+    services: ServicesDep,
+    session: WriteSession,
+    background: BackgroundTasks,
 ) -> Response:
     await _oats(session, services).delete(subject, name, token_id)
-    services.registry.auth.forget_credentials()
+    forget_sign_ins(services, background)
     return Response(status_code=204)

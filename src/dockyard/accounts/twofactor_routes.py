@@ -11,15 +11,19 @@ All need a session signed in with the password (not an access token).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Body
+from fastapi import BackgroundTasks, Body, Request
 from pydantic import BaseModel, Field
 
-from dockyard.accounts.routes import ErrorBody
-from dockyard.accounts.twofactor import TwoFactor
+from dockyard.accounts.routes import ErrorBody, guard
+from dockyard.accounts.token_routes import forget_sign_ins
+from dockyard.accounts.twofactor import NotVerified, TwoFactor
 from dockyard.api.deps import CurrentSubject, ReadSession, ServicesDep, WriteSession
 from dockyard.api.routing import HubRouter
+from dockyard.http import client_ip
 
 router = HubRouter(tags=["two-factor authentication"])
 
@@ -30,6 +34,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "Not signed in, or the code or password is wrong"),
         (403, "Needs a session signed in with the password"),
         (409, "Not possible in the current state"),
+        (429, "Too many wrong codes or passwords; see Retry-After"),
     )
 }
 
@@ -56,6 +61,19 @@ class ReauthRequest(BaseModel):
 
 class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(description="Single-use codes; they are not shown again")
+
+
+@asynccontextmanager
+async def _throttled(request: Request, services: ServicesDep, subject: CurrentSubject) -> AsyncIterator[None]:
+    """Codes and passwords checked here count as sign-in attempts: a stolen session must not be a way to guess
+    them at speed."""
+    ip = client_ip(request, services.settings.trusted_proxies)
+    guard(services, subject.username or "", ip)
+    try:
+        yield
+    except NotVerified:
+        services.hub_tokens.throttle.failure(subject.username, ip)
+        raise
 
 
 def _service(session: Any, services: ServicesDep) -> TwoFactor:
@@ -87,11 +105,15 @@ async def begin_totp(subject: CurrentSubject, services: ServicesDep, session: Wr
     summary="Confirm TOTP enrolment with a first code; answers the recovery codes",
 )
 async def confirm_totp(
-    body: Annotated[CodeRequest, Body()], subject: CurrentSubject, services: ServicesDep, session: WriteSession
+    body: Annotated[CodeRequest, Body()],
+    subject: CurrentSubject,
+    services: ServicesDep,
+    session: WriteSession,
+    background: BackgroundTasks,
 ) -> RecoveryCodes:
     codes = await _service(session, services).confirm(subject, body.code)
     # Remembered registry sign-ins with the bare password must stop working now.
-    services.registry.auth.forget_credentials()
+    forget_sign_ins(services, background)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -102,9 +124,15 @@ async def confirm_totp(
     summary="Replace the recovery codes (needs a current code or the password)",
 )
 async def regenerate_recovery_codes(
-    body: Annotated[ReauthRequest, Body()], subject: CurrentSubject, services: ServicesDep, session: WriteSession
+    body: Annotated[ReauthRequest, Body()],
+    request: Request,
+    subject: CurrentSubject,
+    services: ServicesDep,
+    session: WriteSession,
 ) -> RecoveryCodes:
-    codes = await _service(session, services).regenerate(subject, code=body.code, password=body.password)
+    service = _service(session, services)
+    async with _throttled(request, services, subject):
+        codes = await service.regenerate(subject, code=body.code, password=body.password)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -115,7 +143,12 @@ async def regenerate_recovery_codes(
     summary="Turn the second factor off (needs a current code or the password)",
 )
 async def disable_two_factor(
-    body: Annotated[ReauthRequest, Body()], subject: CurrentSubject, services: ServicesDep, session: WriteSession
+    body: Annotated[ReauthRequest, Body()],
+    request: Request,
+    subject: CurrentSubject,
+    services: ServicesDep,
+    session: WriteSession,
 ) -> TwoFactorStatus:
-    await _service(session, services).disable(subject, code=body.code, password=body.password)
+    async with _throttled(request, services, subject):
+        await _service(session, services).disable(subject, code=body.code, password=body.password)
     return await _status(session, services, subject)
