@@ -130,3 +130,10 @@ def test_wrong_passwords_when_disabling_the_second_factor_count(client: TestClie
     response = client.post("/v2/user/2fa/disable", json={"password": PASSWORD}, headers=session)
     assert response.status_code == 429 and response.headers["retry-after"]
     assert client.get("/v2/user/2fa", headers=session).json()["enabled"] is True
+
+
+def test_v1_basic_auth_is_throttled_with_the_hub_error_shape(client: TestClient) -> None:
+    _fail_logins(client, "admin", 10)
+    response = client.get("/v1/users/", headers=basic("admin", ADMIN_PASSWORD))
+    assert response.status_code == 429 and response.headers["retry-after"]
+    assert response.json()["detail"] == response.json()["message"]

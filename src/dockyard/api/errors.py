@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dockyard.accounts.errors import AccountsError
+from dockyard.accounts.throttle import Throttled
 
 
 class ApiError(Exception):
@@ -76,6 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _json(exc.status, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(Throttled)
+    async def throttled(_: Request, exc: Throttled) -> JSONResponse:
+        # Sign-in throttling raised from any credential check (HTTP Basic on the v1 API, for instance).
+        return _json(429, str(exc), {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(AccountsError)
     async def accounts_error(_: Request, exc: AccountsError) -> JSONResponse:
