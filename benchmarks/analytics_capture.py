@@ -1,7 +1,7 @@
 """What live analytics capture costs the registry's manifest HEAD path: the same server with capture on and off.
 
     .venv/bin/python benchmarks/analytics_capture.py [--duration 10] [--connections 2,32] [--rounds 3]
-        [--flush-seconds 10] [--wait-idle 0.3]
+        [--flush-seconds 10] [--wait-idle 20]
 
 Starts two `dockyard serve` processes on 127.0.0.1, one with DOCKYARD_ANALYTICS_CAPTURE=true and one with false
 (everything else equal: SQLite, token auth, no fsync, warning logs), pushes the same small OCI image to both, and
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", default="2,32", help="comma-separated concurrency levels")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency level")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="DOCKYARD_ANALYTICS_FLUSH_SECONDS")
-    parser.add_argument("--wait-idle", type=float, default=0.0, help="wait until other load is under N cores")
+    parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for other load to stop")
     args = parser.parse_args(argv)
     levels = [int(part) for part in args.connections.split(",") if part.strip()]
     procs = Processes()

@@ -60,10 +60,10 @@ def import_events(ctx: click.Context, file: TextIO, file_format: str) -> None:
             lines += 1
             pending.merge(result)
             if len(pending.accepted) >= IMPORT_BATCH:
-                written_segments += writer.write((event, "import") for event in pending.accepted)
+                written_segments += writer.write([(event, "import") for event in pending.accepted])
                 total.merge(pending)
                 pending = IngestResult()
-        written_segments += writer.write((event, "import") for event in pending.accepted)
+        written_segments += writer.write([(event, "import") for event in pending.accepted])
         total.merge(pending)
     finally:
         enricher.close()
