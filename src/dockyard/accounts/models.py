@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
@@ -11,6 +12,10 @@ from dockyard.db.base import Base, UTCDateTime, utcnow
 
 USER = "user"
 ORGANIZATION = "org"
+
+
+def _new_uuid() -> str:
+    return uuid.uuid4().hex
 
 
 class Account(Base):
@@ -27,6 +32,12 @@ class Account(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The Hub API's public identifier (a 32-character hex UUID, as Docker Hub's), never the row id.
+    uuid: Mapped[str] = mapped_column(String(32), unique=True, default=_new_uuid)
+    location: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    company: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    profile_url: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    gravatar_email: Mapped[str] = mapped_column(String(320), default="", server_default="")
 
     @property
     def is_org(self) -> bool:

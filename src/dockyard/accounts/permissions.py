@@ -23,6 +23,8 @@ class Permission(IntEnum):
 ACTION_PERMISSION = {"pull": Permission.READ, "push": Permission.WRITE, "delete": Permission.ADMIN}
 ROLE_PERMISSION = {"owner": Permission.ADMIN, "editor": Permission.ADMIN, "member": Permission.NONE}
 ROLES = tuple(ROLE_PERMISSION)
+# Per-repository grants to collaborators and teams, as the Hub API names them.
+GRANT_PERMISSION = {"read": Permission.READ, "write": Permission.WRITE, "admin": Permission.ADMIN}
 
 
 # An organisation access token's repository pattern for "every public repository", wherever it lives.
@@ -89,6 +91,8 @@ class Target:
     exists: bool
     is_private: bool
     role: str | None = None  # the subject's role in the owning organisation, if any
+    # The subject's explicit grant on this very repository: as a collaborator or through its teams.
+    grant: Permission = Permission.NONE
     # The repository's full path ("namespace/name"); organisation access tokens are granted by path.
     path: str | None = None
 
@@ -108,6 +112,7 @@ def decide(subject: Subject, target: Target | None) -> Permission:
             granted = Permission.ADMIN
         elif target.namespace_is_org and target.role is not None:
             granted = max(granted, ROLE_PERMISSION.get(target.role, Permission.NONE))
+        granted = max(granted, target.grant)
     return min(granted, subject.max_permission)
 
 

@@ -10,7 +10,7 @@ from dockyard.accounts.errors import AccountNotFound, AccountsError, LastOwner, 
 from dockyard.accounts.models import ORGANIZATION, USER, Account, Membership
 from dockyard.accounts.names import validate_account_name
 from dockyard.accounts.passwords import hash_password_async, verify_password_async
-from dockyard.accounts.permissions import ROLES, Permission, Subject, Target, decide
+from dockyard.accounts.permissions import GRANT_PERMISSION, ROLES, Permission, Subject, Target, decide
 from dockyard.accounts.sessions import HubTokens
 from dockyard.accounts.signin import SignIn
 from dockyard.accounts.store import AccountsStore
@@ -97,29 +97,57 @@ class AccountsService:
         return subject_for(account)
 
     async def target(
-        self, subject: Subject, namespace: str, *, exists: bool, is_private: bool, path: str | None = None
+        self,
+        subject: Subject,
+        namespace: str,
+        *,
+        exists: bool,
+        is_private: bool,
+        repository_id: int | None = None,
+        path: str | None = None,
     ) -> Target | None:
         """The facts `decide` needs about a repository in `namespace` (None when the namespace does not exist).
-        Pass its path ("namespace/name") so organisation access tokens, which are granted by path, count too."""
+        Pass the repository's id when it exists so the caller's collaborator and team grants count, and its path
+        ("namespace/name") so organisation access tokens, which are granted by path, count too."""
         account = await self.store.by_name(namespace)
         if account is None:
             return None
         role = None
         if account.is_org and subject.account_id is not None:
             role = await self.store.role(account.id, subject.account_id)
+        grant = Permission.NONE
+        if (
+            repository_id is not None
+            and subject.account_id is not None
+            and not subject.is_admin
+            and subject.account_id != account.id
+        ):
+            grants = await self.store.repository_grants(repository_id, subject.account_id)
+            grant = max((GRANT_PERMISSION.get(name, Permission.NONE) for name in grants), default=Permission.NONE)
         return Target(
             namespace_id=account.id,
             namespace_is_org=account.is_org,
             exists=exists,
             is_private=is_private,
             role=role,
+            grant=grant,
             path=path,
         )
 
     async def permission(
-        self, subject: Subject, namespace: str, *, exists: bool, is_private: bool, path: str | None = None
+        self,
+        subject: Subject,
+        namespace: str,
+        *,
+        exists: bool,
+        is_private: bool,
+        repository_id: int | None = None,
+        path: str | None = None,
     ) -> Permission:
-        return decide(subject, await self.target(subject, namespace, exists=exists, is_private=is_private, path=path))
+        target = await self.target(
+            subject, namespace, exists=exists, is_private=is_private, repository_id=repository_id, path=path
+        )
+        return decide(subject, target)
 
     async def require_user(self, name: str) -> Account:
         account = await self.store.by_name(name)

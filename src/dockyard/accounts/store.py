@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.models import Account, Membership
+from dockyard.accounts.models_people import Collaborator, TeamMember, TeamPermission
 
 
 class AccountsStore:
@@ -61,3 +62,17 @@ class AccountsStore:
             select(func.count()).where(Membership.org_id == org_id, Membership.role == "owner")
         )
         return int(result.scalar_one())
+
+    async def repository_grants(self, repository_id: int, user_id: int) -> Sequence[str]:
+        """The permissions ("read", "write", "admin") granted to a user on one repository, as a collaborator
+        and through each of their teams."""
+        as_collaborator = select(Collaborator.permission).where(
+            Collaborator.repository_id == repository_id, Collaborator.user_id == user_id
+        )
+        through_teams = (
+            select(TeamPermission.permission)
+            .join(TeamMember, TeamMember.team_id == TeamPermission.team_id)
+            .where(TeamPermission.repository_id == repository_id, TeamMember.user_id == user_id)
+        )
+        result = await self.session.execute(union_all(as_collaborator, through_teams))
+        return [permission for (permission,) in result.all()]

@@ -2,6 +2,7 @@
 
 from dockyard.accounts import access_tokens as access_token_models
 from dockyard.accounts import models as accounts_models
+from dockyard.accounts import models_people as people_models
 from dockyard.accounts import sessions as session_models
 from dockyard.accounts import twofactor as twofactor_models
 from dockyard.db.base import Base
@@ -13,6 +14,7 @@ __all__ = [
     "access_token_models",
     "accounts_models",
     "community_models",
+    "people_models",
     "registry_models",
     "session_models",
     "twofactor_models",

@@ -207,6 +207,7 @@ class RegistryAuth:
                 namespace,
                 exists=repository is not None,
                 is_private=bool(repository and repository.is_private),
+                repository_id=repository.id if repository is not None else None,
                 path=path,
             )
         return decide(subject, target)
