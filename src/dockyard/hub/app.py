@@ -33,8 +33,8 @@ def create_hub_app() -> FastAPI:
 
 def _routers() -> list[APIRouter]:
     """Every domain's Hub API router, in the order they are matched."""
+    from dockyard.accounts import people_routes, token_routes, twofactor_routes
     from dockyard.accounts import routes as account_routes
-    from dockyard.accounts import token_routes, twofactor_routes
     from dockyard.analytics import ingest_routes
     from dockyard.hub import auditlog_routes, builds_routes, comments_routes, v1_routes, webhooks_routes
 
@@ -45,4 +45,11 @@ def _routers() -> list[APIRouter]:
         auditlog_routes.router,
         v1_routes.router,
     ]
-    return [ingest_routes.router, account_routes.router, token_routes.router, twofactor_routes.router, *community]
+    return [
+        ingest_routes.router,
+        account_routes.router,
+        token_routes.router,
+        twofactor_routes.router,
+        people_routes.router,
+        *community,
+    ]
