@@ -7,6 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD, basic
+from tests.registry.helpers import create_user
 
 # Real argon2id at its lowest cost: these tests sign in many times.
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -120,3 +121,9 @@ def test_logout_can_revoke_a_named_refresh_token(client: TestClient) -> None:
 def test_logout_needs_a_token(client: TestClient) -> None:
     assert client.post("/v2/logout/").status_code == 401
     assert client.post("/v2/logout/", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_a_password_that_looks_like_a_jwt_still_works(client: TestClient) -> None:
+    create_user(client, "dotty", "pass.word.123")
+    assert client.post("/v2/auth/token", json={"identifier": "dotty", "secret": "pass.word.123"}).status_code == 200
+    assert client.get("/v2/", headers=basic("dotty", "pass.word.123")).status_code == 200

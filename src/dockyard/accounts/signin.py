@@ -130,15 +130,13 @@ class SignIn:
             if found is not None:
                 return found
         elif refresh_tokens and secret.count(".") == 2:
+            # Anything that is not one of our refresh tokens may still be a password with two dots in it.
             claims = self.tokens.decode(secret, REFRESH)
-            if claims is None:
-                return FAILED
-            if str(claims["sub"]) != identifier:
-                return FAILED
-            subject = await self.subject_for_claims(claims)
-            if subject is None:
-                return FAILED
-            return SignInResult(subject=subject, method=REFRESH_TOKEN, session_id=str(claims.get("jti")))
+            if claims is not None:
+                subject = await self.subject_for_claims(claims) if str(claims["sub"]) == identifier else None
+                if subject is None:
+                    return FAILED
+                return SignInResult(subject=subject, method=REFRESH_TOKEN, session_id=str(claims.get("jti")))
         return await self._password(identifier, secret)
 
     async def _password(self, username: str, password: str) -> SignInResult:
