@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 MAX_LOG_CHARS = 512 * 1024
 POLL_SECONDS = 5.0
 CHUNK = 1024 * 1024
-PUSH_TOKEN_SECONDS = 300
+STALE_CHECK_SECONDS = 300.0
 
 
 class BuildFailed(Exception):
@@ -224,6 +224,7 @@ class BuildRunner:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._next_stale_check = 0.0
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(ManifestPushed, self.on_push)
@@ -252,11 +253,20 @@ class BuildRunner:
             free = self.concurrency - len(self._running)
             if free <= 0:
                 return
+            loop = asyncio.get_running_loop()
+            if loop.time() >= self._next_stale_check:
+                self._next_stale_check = loop.time() + STALE_CHECK_SECONDS
+                async with self.services.db.writer() as session:
+                    # Each of a build's three steps may take the whole timeout; past that, nobody is running it.
+                    await BuildsStore(session).fail_stale(utcnow() - timedelta(seconds=3 * self.timeout + 300))
+            # Look before taking the write lock: most passes find nothing queued.
+            async with self.services.db.reader() as session:
+                waiting = await BuildsStore(session).queued(free)
+            if not waiting:
+                return
             async with self.services.db.writer() as session:
                 store = BuildsStore(session)
-                # Each of a build's three steps may take the whole timeout; past that, nobody is running it.
-                await store.fail_stale(utcnow() - timedelta(seconds=3 * self.timeout + 300))
-                claimed = [build for build in await store.queued(free) if await store.claim(build.id)]
+                claimed = [build for build in waiting if await store.claim(build.id)]
             for build in claimed:
                 task = asyncio.create_task(self._execute(build.id))
                 self._running.add(task)

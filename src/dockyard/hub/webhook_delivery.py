@@ -152,11 +152,16 @@ class WebhookDispatcher:
     async def _send_due(self) -> None:
         while True:
             now = utcnow()
+            # Look before taking the write lock: most passes find nothing due.
+            async with self.db.reader() as session:
+                due = await WebhooksStore(session).due(now, BATCH)
+            if not due:
+                return
+            claimed: list[WebhookDelivery] = []
+            lease = now + timedelta(seconds=self.timeout * 3 + 30)
             async with self.db.writer() as session:
                 store = WebhooksStore(session)
-                claimed: list[WebhookDelivery] = []
-                lease = now + timedelta(seconds=self.timeout * 3 + 30)
-                for delivery in await store.due(now, BATCH):
+                for delivery in due:
                     assert delivery.next_attempt_at is not None
                     if await store.claim(delivery.id, delivery.next_attempt_at, lease):
                         claimed.append(delivery)
