@@ -6,18 +6,28 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.analytics.helpers import assert_no_raw_addresses, pseudonym, stored_rows
 from tests.registry.helpers import services
+from tests.support.clients import ContainerTools
+from tests.support.layout import ImageLayout
+from tests.support.server import DockyardServer, free_port
 
 TOKEN = "s3cret-events-token"
+UK, AWS = "81.2.69.160", "52.95.110.1"
 EVENTS_TYPE = "application/vnd.docker.distribution.events.v1+json"
 DIGEST = "sha256:f88ab2cee0bccdec5463e99d3e5eecb9d910dd6c077e138ce36c38a75156f851"
 LAYER = "sha256:d94abd1f0a7b6b3cb1b4ec2bd7a5ed2b2a5a2f1b21b9e3ab1ef5e7b2a4c11dd0"
@@ -259,3 +269,110 @@ def test_the_api_rate_limit_does_not_throttle_a_registry(configured: Settings) -
         # ...while the Hub API itself is limited
         assert {test_client.get("/v2/repositories/library/").status_code for _ in range(4)} >= {429}
     assert len(stored_rows(configured.data_dir)) == 6
+
+
+# --- end to end: a real CNCF distribution registry notifying a running Dockyard -----------------------------
+DISTRIBUTION_CONFIG = """\
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: dockyard
+      url: {url}
+      headers:
+        Authorization: [Bearer {token}]
+      timeout: 2s
+      threshold: 5
+      backoff: 1s
+"""
+
+
+@pytest.fixture
+def distribution(tmp_path: Path, server_factory: Callable[..., DockyardServer]) -> Iterator[tuple[str, Path]]:
+    """distribution 2.8 on a free port, posting its notifications to a Dockyard; yields (address, Dockyard's
+    data directory)."""
+    executable = shutil.which("docker-registry")
+    if executable is None:
+        pytest.fail("docker-registry is not installed: apt-get install docker-registry", pytrace=False)
+    dockyard = server_factory(settings={"DOCKYARD_EVENTS_TOKEN": TOKEN, "DOCKYARD_ANALYTICS_FLUSH_SECONDS": "0.2"})
+    port = free_port()
+    config = tmp_path / "distribution.yml"
+    config.write_text(
+        DISTRIBUTION_CONFIG.format(
+            root=tmp_path / "distribution", port=port, url=f"{dockyard.base_url}/api/registry-events", token=TOKEN
+        )
+    )
+    with (tmp_path / "distribution.log").open("wb") as log:
+        process = subprocess.Popen([executable, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "distribution.log").read_text()
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}", dockyard.data_dir
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.e2e
+def test_a_distribution_registry_notifies_dockyard(distribution: tuple[str, Path], tmp_path: Path) -> None:
+    address, data_dir = distribution
+    tools = ContainerTools(tmp_path / "tools")
+    layout = ImageLayout(tmp_path / "src")
+    image = layout.add_image("v1", label="notified")
+    tools.skopeo("copy", "--dest-tls-verify=false", layout.ref("v1"), f"docker://{address}/ns/repo:v1")
+    tools.skopeo(
+        "copy", "--src-tls-verify=false", f"docker://{address}/ns/repo:v1", ImageLayout(tmp_path / "p").ref("x")
+    )
+    accept = {"Accept": image.manifest.media_type}
+    # distribution reports X-Forwarded-For as request.addr (without a port): many clients from one machine.
+    head = httpx.head(f"http://{address}/v2/ns/repo/manifests/v1", headers={**accept, "X-Forwarded-For": UK})
+    assert head.status_code == 200
+    by_digest = httpx.get(
+        f"http://{address}/v2/ns/repo/manifests/{image.digest}", headers={**accept, "X-Forwarded-For": AWS}
+    )
+    assert by_digest.status_code == 200
+    rows: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while len(rows) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        rows = stored_rows(data_dir)
+    secret = (data_dir / "secret.key").read_bytes()
+    name = Pseudonymizer(secret)
+    assert sorted((r["method"], r["reference"], r["client"]) for r in rows) == sorted(
+        [
+            ("GET", "v1", name("127.0.0.1")),
+            ("HEAD", "v1", name(UK)),
+            ("GET", image.digest, name(AWS)),
+        ]
+    )
+    for row in rows:
+        assert (row["namespace"], row["repository"], row["digest"], row["source"]) == (
+            "ns",
+            "repo",
+            image.digest,
+            "distribution",
+        )
+    assert {r["ua_tool"] for r in rows} == {"containers-image", "python-httpx"} or {r["ua_tool"] for r in rows} == {
+        "skopeo",
+        "python-httpx",
+    }
+    assert_no_raw_addresses(data_dir, [UK, AWS])
