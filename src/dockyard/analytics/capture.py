@@ -186,7 +186,12 @@ class Capture:
 
     # --- the request path: append and return -------------------------------------------------------------------
     def record(self, event: ManifestRequested) -> None:
-        self.submit((event,), "dockyard")
+        # The hot path of every manifest request: one append under an uncontended lock.
+        with self._pending_lock:
+            self._pending.append((event, "dockyard"))
+            full = len(self._pending) >= self.flush_events
+        if full:
+            self._notify()
 
     def submit(self, events: Sequence[ManifestRequested], source: str) -> None:
         with self._pending_lock:
