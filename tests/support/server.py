@@ -7,6 +7,7 @@ SIGKILL in the middle of work, and started again on the same data directory, dat
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -57,6 +58,18 @@ def dockyard_env(data_dir: Path, database_url: str, settings: Mapping[str, str |
 
 class ServerError(RuntimeError):
     pass
+
+
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Servers run in their own session, so an interrupted test run would otherwise leave them behind."""
+    for process in list(_RUNNING):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 class DockyardServer:
@@ -125,6 +138,7 @@ class DockyardServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _RUNNING.add(self.process)
         self._wait_ready(timeout)
         return self
 
@@ -156,6 +170,7 @@ class DockyardServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        _RUNNING.discard(self.process)
         self.process = None
 
     def kill(self) -> None:
@@ -165,6 +180,7 @@ class DockyardServer:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        _RUNNING.discard(self.process)
         self.process = None
 
     def restart(self, *, kill: bool = False) -> DockyardServer:
