@@ -34,6 +34,7 @@ from dockyard.events import EventBus
 from dockyard.hub.builds import BuildsService
 from dockyard.hub.builds_store import FAILED, SUCCESS, BuildsStore
 from dockyard.hub.community_models import Build
+from dockyard.registry.errors import RegistryError
 from dockyard.registry.events import ManifestPushed
 from dockyard.registry.service import repo_for
 
@@ -318,6 +319,10 @@ class BuildRunner:
             work.write(f"Pushed {build.docker_tag} ({digest})")
         except BuildFailed as exc:
             error = str(exc)
+            work.write(f"Build failed: {error}")
+        except RegistryError as exc:
+            # The registry refused the push (an immutable tag, say): the user's problem, told in its words.
+            error = f"the registry refused the push: {exc.code}: {exc.message}"
             work.write(f"Build failed: {error}")
         except asyncio.CancelledError:
             work.write("Build failed: the server stopped during the build")

@@ -109,6 +109,3 @@ class CommentsService:
         if not ((comment.author_id == subject.account_id and may_write) or access.permission >= Permission.ADMIN):
             raise Forbidden("Only the author or a repository admin may change a comment.")
         return comment, author
-
-    async def count(self, repository_id: int) -> int:
-        return await self.store.count(repository_id)
