@@ -189,6 +189,7 @@ def test_trigger_url_regex_rules_and_history(client: TestClient, source: str) ->
     assert fired.status_code == 202, fired.text
     assert [b["evaluated_tag_name"] for b in fired.json()] == ["release-1.0"]
     assert client.post(url.replace(info["token"], "0" * 36)).status_code == 404
+    assert client.post(url.replace(info["token"], "é" * 36)).status_code == 404
     settle(client)
     assert image_files(client, "alice/app", "release-1.0") == {"hello.txt": b"hello from master\n"}
 
@@ -223,6 +224,8 @@ def test_build_tags_crud_and_permissions(client: TestClient, source: str) -> Non
     assert client.post("/v2/repositories/alice/app/autobuild/", json={}, headers=alice).status_code == 400
     bad = client.post("/v2/repositories/alice/app/autobuild/", json={"source_url": "ssh://host/x.git"}, headers=alice)
     assert bad.status_code == 400
+    broken = client.post("/v2/repositories/alice/app/autobuild/", json={"source_url": "http://[::1/x"}, headers=alice)
+    assert broken.status_code == 400
     configure(client, source, alice)
 
     added = client.post(

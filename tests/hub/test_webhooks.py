@@ -63,6 +63,11 @@ def test_webhook_crud_and_the_npm_clients_path(client: TestClient) -> None:
         f"/v2/repositories/alice/app/webhooks/{webhook['id']}/hooks/", json={"hook_url": "ftp://x/y"}, headers=alice
     )
     assert bad.status_code == 400 and "detail" in bad.json()
+    for url in ("http://[::1/x", "http:///nohost", "javascript:alert(1)"):
+        refused = client.post(
+            f"/v2/repositories/alice/app/webhooks/{webhook['id']}/hooks/", json={"hook_url": url}, headers=alice
+        )
+        assert refused.status_code == 400, url
     both = client.post(
         "/v2/repositories/alice/app/webhooks",
         json={"name": "two", "webhooks": [{"hook_url": "http://127.0.0.1:9/a"}]},
@@ -151,6 +156,7 @@ def test_push_is_delivered_after_a_failed_attempt(client: TestClient) -> None:
     assert client.post(path, json={"state": "failure"}).status_code == 409
     assert client.post(path[:-5] + "0000/", json={"state": "success"}).status_code == 404
     assert client.post(path, json={"state": "maybe"}).status_code == 400
+    assert client.post(path[:-3] + "é/", json={"state": "success"}).status_code == 404
     recorded = deliveries(client, "alice/app", created["id"], alice)[0]["callback"]
     assert recorded["state"] == "success" and recorded["context"] == "ci"  # type: ignore[index]
 

@@ -53,9 +53,13 @@ def trigger_token(key: bytes, nonce: str) -> str:
 
 def validate_source_url(url: str, settings: Settings) -> str:
     url = url.strip()
-    parts = urlsplit(url)
     allowed = ("http", "https", "file") if settings.build_allow_file_urls else ("http", "https")
-    if parts.scheme not in allowed or (parts.scheme != "file" and not parts.hostname):
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        parts, hostname = urlsplit(""), None
+    if parts.scheme not in allowed or (parts.scheme != "file" and not hostname):
         schemes = ", ".join(f"{scheme}://" for scheme in allowed)
         raise BadRequest(f"source_url must be a git URL using {schemes}", extra={"fields": {"source_url": ["invalid"]}})
     return url
@@ -336,7 +340,7 @@ class BuildsService:
         if (
             repository is None
             or autobuild is None
-            or not hmac.compare_digest(trigger_token(key, autobuild.trigger_nonce), token)
+            or not hmac.compare_digest(trigger_token(key, autobuild.trigger_nonce).encode(), token.encode())
         ):
             raise NotFound("Object not found")
         if source_name is not None:

@@ -46,8 +46,12 @@ def callback_url(base_url: str, key: bytes, delivery_id: int) -> str:
 
 def validate_hook_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        parts, hostname = urlsplit(""), None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise BadRequest("hook_url must be an http:// or https:// URL", extra={"fields": {"hook_url": ["invalid"]}})
     return url
 
@@ -369,7 +373,9 @@ class WebhooksService:
     ) -> WebhookDelivery:
         """The receiver's verdict on a delivery, posted once to the delivery's signed callback URL."""
         delivery = await self.store.delivery(delivery_id)
-        if delivery is None or not hmac.compare_digest(callback_signature(key, delivery_id), signature):
+        if delivery is None or not hmac.compare_digest(
+            callback_signature(key, delivery_id).encode(), signature.encode()
+        ):
             raise NotFound("Object not found")
         if delivery.callback_state is not None:
             raise Conflict("this callback URL was already used")
