@@ -1,7 +1,9 @@
 """The `dockyard` command line against a real data directory and database, checked through a running server.
 
 `dockyard admin ...` and `dockyard gc` work on the database and files directly, next to a server that keeps
-running, so what they change must show at once to real clients.
+running, so what they change must show at once to real clients. The tests share the module's server (distinct
+users and repositories; everything one test leaves behind is tagged, so another's `gc` cannot take it), except
+the one that needs a first start of its own.
 """
 
 from __future__ import annotations
@@ -72,10 +74,8 @@ def token_status(server: DockyardServer, username: str, password: str) -> int:
 
 
 def test_admin_commands_then_the_user_pushes_to_their_org(
-    server_factory: Callable[..., DockyardServer], tmp_path: Path
+    server: DockyardServer, tools: ContainerTools, tmp_path: Path
 ) -> None:
-    server = server_factory()
-    tools = ContainerTools(tmp_path / "tools")
     layout = ImageLayout(tmp_path / "src")
     layout.add_image("v1", label="cli")
 
@@ -180,9 +180,7 @@ def stored(server: DockyardServer, digest: str) -> bool:
     return (server.data_dir / "storage" / "blobs" / algorithm / hexpart[:2] / hexpart).is_file()
 
 
-def test_gc_removes_the_blobs_of_a_deleted_image(server_factory: Callable[..., DockyardServer], tmp_path: Path) -> None:
-    server = server_factory()
-    tools = ContainerTools(tmp_path / "tools")
+def test_gc_removes_the_blobs_of_a_deleted_image(server: DockyardServer, tools: ContainerTools, tmp_path: Path) -> None:
     layout = ImageLayout(tmp_path / "src")
     doomed = layout.add_image("doomed", label="gc-doomed")
     kept = layout.add_image("kept", label="gc-kept")
@@ -236,10 +234,8 @@ def test_gc_removes_the_blobs_of_a_deleted_image(server_factory: Callable[..., D
     "finds the blobs a real run removes right after (it reports 'N blob link(s), 0 blob(s)')",
 )
 def test_gc_dry_run_announces_the_blobs_a_real_run_removes(
-    server_factory: Callable[..., DockyardServer], tmp_path: Path
+    server: DockyardServer, tools: ContainerTools, tmp_path: Path
 ) -> None:
-    server = server_factory()
-    tools = ContainerTools(tmp_path / "tools")
     layout = ImageLayout(tmp_path / "src")
     doomed = layout.add_image("doomed", label="dry-doomed")
     layout.add_image("kept", label="dry-kept")
