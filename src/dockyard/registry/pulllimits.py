@@ -59,6 +59,9 @@ class PullLimiter:
     def _source(self, caller: Caller) -> tuple[str, int]:
         if caller.subject.account_id is not None:
             return str(caller.subject.account_id), self.authenticated
+        if caller.subject.org_grant is not None:
+            # An organisation access token pulls on the organisation's allowance, not its address's.
+            return f"org:{caller.subject.org_grant.org_id}", self.authenticated
         return _address_source(caller.client_ip), self.anonymous
 
     def _used(self, source: str, now: float) -> int:
