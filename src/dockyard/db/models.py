@@ -7,6 +7,7 @@ from dockyard.accounts import sessions as session_models
 from dockyard.accounts import twofactor as twofactor_models
 from dockyard.db.base import Base
 from dockyard.hub import community_models
+from dockyard.hub import models as hub_models
 from dockyard.registry import models as registry_models
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "access_token_models",
     "accounts_models",
     "community_models",
+    "hub_models",
     "people_models",
     "registry_models",
     "session_models",

@@ -59,3 +59,12 @@ class ManifestDeleted:
     digest: str
     account: str | None
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryDeleted:
+    """A whole repository went (through the Hub API): its tags, manifests and blob links with it."""
+
+    repository: str
+    account: str | None
+    time: datetime

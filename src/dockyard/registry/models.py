@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +36,12 @@ class Repository(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Immutable tags: a push may not move an existing tag that fully matches one of these regular expressions.
+    immutable_tags: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    immutable_tags_rules: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
+    # Pull statistics, written in batches from the pull events (see hub/pulls.py), never on the pull path.
+    pull_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Blob(Base):
@@ -76,6 +83,9 @@ class Manifest(Base):
     subject_digest: Mapped[str | None] = mapped_column(String(160), nullable=True)
     annotations: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last push of these exact bytes (null: only the first one, at created_at) and the last pull.
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ManifestReference(Base):
@@ -101,6 +111,25 @@ class Tag(Base):
     manifest_id: Mapped[int] = mapped_column(ForeignKey("manifests.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TagHistory(Base):
+    """Each time a tag came to point at a manifest (pushed new or moved), written in the push's transaction. It
+    outlives the tag and the manifest: the Hub API shows an image's current and past tags, and who pushed."""
+
+    __tablename__ = "tag_history"
+    __table_args__ = (
+        Index("ix_tag_history_digest", "repository_id", "digest"),
+        Index("ix_tag_history_tag", "repository_id", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(160))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Upload(Base):

@@ -28,6 +28,7 @@ from dockyard.registry.cache import CachedManifest, ManifestCache
 from dockyard.registry.errors import (
     BlobUnknown,
     BlobUploadUnknown,
+    Denied,
     DigestInvalid,
     ManifestBlobUnknown,
     ManifestUnknown,
@@ -42,6 +43,7 @@ from dockyard.registry.events import (
     ManifestRequested,
     TagDeleted,
 )
+from dockyard.registry.immutable import load_rules, matching_rule
 from dockyard.registry.manifests import ParsedManifest, parse_manifest
 from dockyard.registry.models import Manifest, ManifestReference, Repository, Upload
 from dockyard.registry.pulllimits import PullLimiter
@@ -449,8 +451,9 @@ class RegistryService:
                 manifest = await store.add_manifest(
                     self._manifest_row(repository.id, digest, content, parsed, now), self._references(parsed)
                 )
-            for tag in tags:
-                await store.set_tag(repository.id, tag, manifest.id)
+            else:
+                manifest.pushed_at = now
+            await self._set_tags(store, repository, manifest, tags, caller.subject.account_id, now)
             await store.touch_repository(repository.id, now)
         self.cache.invalidate(repo.path)
         published: list[str | None] = [*tags] or [None]
@@ -461,6 +464,28 @@ class RegistryService:
                 )
             )
         return PushResult(digest, parsed.subject.digest if parsed.subject else None, tags)
+
+    @staticmethod
+    async def _set_tags(
+        store: RegistryStore,
+        repository: Repository,
+        manifest: Manifest,
+        tags: Sequence[str],
+        account_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Point the tags at the manifest, refusing to move an immutable one, and record each move in the history."""
+        rules = load_rules(repository.immutable_tags_rules) if repository.immutable_tags else []
+        for tag in tags:
+            current = await store.tag(repository.id, tag)
+            moved = current is None or current.manifest_id != manifest.id
+            if moved and current is not None and (rule := matching_rule(tag, rules)) is not None:
+                raise Denied(
+                    f"tag {tag} is immutable in {repository.path} (rule {rule!r}): push the image under a new tag"
+                )
+            await store.set_tag(repository.id, tag, manifest.id)
+            if moved:
+                await store.add_tag_history(repository.id, tag, manifest.digest, account_id, now)
 
     @staticmethod
     def _manifest_row(

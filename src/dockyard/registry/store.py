@@ -20,6 +20,7 @@ from dockyard.registry.models import (
     Repository,
     RepositoryBlob,
     Tag,
+    TagHistory,
     Upload,
 )
 
@@ -190,6 +191,14 @@ class RegistryStore:
                 index_elements=["repository_id", "name"], set_={"manifest_id": manifest_id, "updated_at": now}
             )
         )
+
+    async def add_tag_history(
+        self, repository_id: int, tag: str, digest: str, account_id: int | None, when: datetime
+    ) -> None:
+        self.session.add(
+            TagHistory(repository_id=repository_id, tag=tag, digest=digest, account_id=account_id, pushed_at=when)
+        )
+        await self.session.flush()
 
     async def tags_for_manifest(self, manifest_id: int) -> list[str]:
         result = await self.session.execute(select(Tag.name).where(Tag.manifest_id == manifest_id).order_by(Tag.name))
