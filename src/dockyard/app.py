@@ -24,6 +24,7 @@ from dockyard.db.migrate import upgrade
 from dockyard.events import EventBus
 from dockyard.hub.app import create_hub_app
 from dockyard.hub.community import Community
+from dockyard.hub.runtime import Content, build_content
 from dockyard.registry import gc
 from dockyard.registry.auth import RegistryAuth
 from dockyard.registry.routes import registry_routes
@@ -43,6 +44,7 @@ class Services:
     bus: EventBus
     registry: RegistryService
     hub_tokens: HubTokens
+    content: Content
     capture: Capture | None = None  # set by the server's lifespan; CLI commands run without it
 
 
@@ -58,13 +60,15 @@ def build_services(settings: Settings) -> Services:
     bus = EventBus()
     secret = settings.load_secret()
     auth = RegistryAuth(settings, db, secret)
+    registry = RegistryService(settings, db, storage, bus, auth)
     return Services(
         settings=settings,
         db=db,
         storage=storage,
         bus=bus,
-        registry=RegistryService(settings, db, storage, bus, auth),
+        registry=registry,
         hub_tokens=auth.hub_tokens,
+        content=build_content(db, registry, storage, bus),
     )
 
 
@@ -118,6 +122,7 @@ def create_app(settings: Settings) -> Starlette:
         capture = services.capture = Capture.from_settings(settings, settings.load_secret())
         capture.subscribe(services.bus)
         capture.start()
+        services.content.start()
         community = Community(services)
         for state in (app.state, hub.state):
             state.community = community
@@ -133,6 +138,7 @@ def create_app(settings: Settings) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await community.stop()
+            await services.content.stop()
             await capture.close()
             await services.db.dispose()
 

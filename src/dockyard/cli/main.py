@@ -204,6 +204,30 @@ def add_member(ctx: click.Context, org: str, username: str, role: str) -> None:
     click.echo(f"{username} is now {role} of {org}")
 
 
+@admin.command("set-private-repo-limit")
+@click.argument("account")
+@click.argument("limit")
+@click.pass_context
+def set_private_repo_limit(ctx: click.Context, account: str, limit: str) -> None:
+    """Limit how many private repositories a user or organisation may have (a number, or "unlimited")."""
+    if limit != "unlimited" and not (limit.isascii() and limit.isdigit()):
+        raise click.BadParameter("a number of repositories, or 'unlimited'", param_hint="LIMIT")
+    value = None if limit == "unlimited" else int(limit)
+
+    async def work(services: Any) -> None:
+        from dockyard.accounts.errors import AccountNotFound
+        from dockyard.hub.store import HubStore
+
+        async with services.db.writer() as session:
+            found = await AccountsService(session).store.by_name(account)
+            if found is None:
+                raise AccountNotFound(f"no account named '{account}'")
+            await HubStore(session).set_private_repo_limit(found.id, value)
+
+    _run(ctx, work)
+    click.echo(f"{account} may have {'any number of' if value is None else value} private repositories")
+
+
 main.add_command(analytics)
 
 

@@ -36,7 +36,17 @@ def _routers() -> list[APIRouter]:
     from dockyard.accounts import people_routes, token_routes, twofactor_routes
     from dockyard.accounts import routes as account_routes
     from dockyard.analytics import ingest_routes
-    from dockyard.hub import auditlog_routes, builds_routes, comments_routes, v1_routes, webhooks_routes
+    from dockyard.hub import (
+        auditlog_routes,
+        builds_routes,
+        comments_routes,
+        image_routes,
+        repository_routes,
+        search_routes,
+        tag_routes,
+        v1_routes,
+        webhooks_routes,
+    )
 
     community = [
         comments_routes.router,
@@ -51,5 +61,10 @@ def _routers() -> list[APIRouter]:
         token_routes.router,
         twofactor_routes.router,
         people_routes.router,
+        repository_routes.router,
+        tag_routes.router,
+        image_routes.router,
+        search_routes.router,
         *community,
+        tag_routes.official_router,
     ]
