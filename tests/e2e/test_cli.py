@@ -176,8 +176,7 @@ def push_and_delete(server: DockyardServer, tools: ContainerTools, layout: Image
 
 
 def stored(server: DockyardServer, digest: str) -> bool:
-    algorithm, _, hexpart = digest.partition(":")
-    return (server.data_dir / "storage" / "blobs" / algorithm / hexpart[:2] / hexpart).is_file()
+    return server.blob_path(digest).is_file()
 
 
 def test_gc_removes_the_blobs_of_a_deleted_image(server: DockyardServer, tools: ContainerTools, tmp_path: Path) -> None:

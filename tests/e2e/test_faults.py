@@ -125,15 +125,6 @@ def push_blob(http: httpx.Client, repo: str, data: bytes) -> str:
     return digest
 
 
-def upload_file(server: DockyardServer, upload: str) -> Path:
-    return server.data_dir / "storage" / "uploads" / upload
-
-
-def blob_file(server: DockyardServer, digest: str) -> Path:
-    algorithm, _, hexpart = digest.partition(":")
-    return server.data_dir / "storage" / "blobs" / algorithm / hexpart[:2] / hexpart
-
-
 def file_size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -144,7 +135,7 @@ def file_size(path: Path) -> int:
 def assert_invisible(server: DockyardServer, http: httpx.Client, repo: str, digest: str) -> None:
     assert http.head(f"/v2/{repo}/blobs/{digest}").status_code == 404
     assert http.get(f"/v2/{repo}/blobs/{digest}").status_code == 404
-    assert not blob_file(server, digest).exists()
+    assert not server.blob_path(digest).exists()
 
 
 @pytest.fixture
@@ -175,7 +166,7 @@ def test_disconnect_during_a_chunk_keeps_only_whole_chunks(
     )
     request.send(second[: 2 * MiB])
     # The server is writing the chunk: its first megabyte has reached the upload file.
-    wait_for(lambda: file_size(upload_file(server, upload)) >= 2 * MiB, "the chunk to reach the upload file")
+    wait_for(lambda: file_size(server.upload_path(upload)) >= 2 * MiB, "the chunk to reach the upload file")
     request.abandon()
 
     # Once the server notices, the half chunk is forgotten: only the acknowledged chunk remains.
@@ -186,7 +177,7 @@ def test_disconnect_during_a_chunk_keeps_only_whole_chunks(
     assert_invisible(server, http, repo, digest)
     if offset == "gone":
         return
-    assert file_size(upload_file(server, upload)) == MiB
+    assert file_size(server.upload_path(upload)) == MiB
 
     # The client carries on from the offset the server reports, and the blob arrives whole.
     assert patch(http, repo, upload, second, MiB).status_code == 202
@@ -211,7 +202,7 @@ def test_disconnect_during_a_monolithic_put_leaves_no_blob(
         length=len(data) if framing == "content-length" else None,
     )
     request.send(data[: 2 * MiB])
-    wait_for(lambda: file_size(upload_file(server, upload)) >= MiB, "the body to reach the upload file")
+    wait_for(lambda: file_size(server.upload_path(upload)) >= MiB, "the body to reach the upload file")
     request.abandon()
 
     offset = wait_for(
@@ -220,7 +211,7 @@ def test_disconnect_during_a_monolithic_put_leaves_no_blob(
     )
     assert_invisible(server, http, repo, digest)
     if offset == "empty":
-        assert file_size(upload_file(server, upload)) == 0
+        assert file_size(server.upload_path(upload)) == 0
         done = finish(http, repo, upload, digest, data)
     else:
         done = http.post(f"/v2/{repo}/blobs/uploads/", params={"digest": digest}, content=data)
@@ -231,7 +222,7 @@ def test_disconnect_during_a_monolithic_put_leaves_no_blob(
 def test_disconnect_during_a_single_post_upload_leaves_nothing(server: DockyardServer, http: httpx.Client) -> None:
     repo = f"{ADMIN}/disconnect-post"
     start_upload(http, repo)  # creates the repository
-    uploads_dir = server.data_dir / "storage" / "uploads"
+    uploads_dir = server.uploads_dir
     before = set(p.name for p in uploads_dir.iterdir())
     data = seeded_bytes("post", 3 * MiB)
     digest = sha256_digest(data)
@@ -246,7 +237,7 @@ def test_disconnect_during_a_single_post_upload_leaves_nothing(server: DockyardS
     upload = wait_for(new_upload_with_data, "the body to reach an upload file")
     request.abandon()
 
-    wait_for(lambda: not upload_file(server, upload).exists(), "the broken upload to be discarded")
+    wait_for(lambda: not server.upload_path(upload).exists(), "the broken upload to be discarded")
     assert upload_offset(http, repo, upload) is None
     assert_invisible(server, http, repo, digest)
 
@@ -283,8 +274,8 @@ def test_kill_during_push_keeps_what_was_acknowledged(
             server, "PUT", f"/v2/{repo}/blobs/uploads/{stray_upload}?digest={sha256_digest(stray)}", length=len(stray)
         )
         put.send(stray[: 2 * MiB])
-        wait_for(lambda: file_size(upload_file(server, upload)) >= 2 * MiB, "the chunk to reach the disk")
-        wait_for(lambda: file_size(upload_file(server, stray_upload)) >= MiB, "the PUT body to reach the disk")
+        wait_for(lambda: file_size(server.upload_path(upload)) >= 2 * MiB, "the chunk to reach the disk")
+        wait_for(lambda: file_size(server.upload_path(stray_upload)) >= MiB, "the PUT body to reach the disk")
 
     server.kill()
     chunk.abandon()
@@ -365,7 +356,7 @@ def test_upload_resumes_across_restarts_with_the_token_it_started_with(
         authorization=bearer["Authorization"],
     )
     request.send(data[2 * MiB : 4 * MiB])
-    wait_for(lambda: file_size(upload_file(server, upload)) >= 3 * MiB, "the chunk to reach the disk")
+    wait_for(lambda: file_size(server.upload_path(upload)) >= 3 * MiB, "the chunk to reach the disk")
     server.kill()
     request.abandon()
     server.start()

@@ -108,6 +108,18 @@ class DockyardServer:
     def base_url(self) -> str:
         return f"http://{self.address}"
 
+    # --- where the filesystem storage keeps things (for tests that check what reached the disk) ---------------
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hexpart = digest.partition(":")
+        return self.data_dir / "storage" / "blobs" / algorithm / hexpart[:2] / hexpart
+
+    def upload_path(self, upload_id: str) -> Path:
+        return self.data_dir / "storage" / "uploads" / upload_id
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "storage" / "uploads"
+
     # --- the process ---------------------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
         settings: dict[str, str | None] = {
