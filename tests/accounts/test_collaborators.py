@@ -134,3 +134,18 @@ def test_organisation_repositories_use_teams(client: TestClient, people: dict[st
     push_image(client, "acme/app", "v1", basic("alice", PASSWORD))
     response = client.post("/v2/repositories/acme/app/collaborators/", json={"user": "bob"}, headers=people["alice"])
     assert response.status_code == 400 and "teams" in response.json()["detail"]
+
+
+def test_token_scopes_cap_a_collaborator(client: TestClient, people: dict[str, dict[str, str]]) -> None:
+    client.post(COLLABORATORS, json={"user": "bob", "permission": "admin"}, headers=people["alice"])
+    scope = "repository:alice/app:pull,push,delete"
+    assert granted(client, scope, "bob", PASSWORD) == ["delete", "pull", "push"]
+    for scopes, expected in ((["repo:read"], ["pull"]), (["repo:write"], ["pull", "push"]), (["repo:public_read"], [])):
+        pat = client.post("/v2/access-tokens", json={"token_label": scopes[0], "scopes": scopes}, headers=people["bob"])
+        assert pat.status_code == 201, pat.text
+        assert granted(client, scope, "bob", pat.json()["token"]) == expected, scopes
+    # Managing collaborators needs admin, which a repo:write token does not carry.
+    pat = client.post("/v2/access-tokens", json={"token_label": "w", "scopes": ["repo:write"]}, headers=people["bob"])
+    capped = hub(client, "bob", pat.json()["token"])
+    assert page(client.get(COLLABORATORS, headers=capped))["count"] == 1
+    assert client.post(COLLABORATORS, json={"user": "carol"}, headers=capped).status_code == 403

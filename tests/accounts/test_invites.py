@@ -141,7 +141,7 @@ def test_declining_cancelling_and_resending(client: TestClient) -> None:
     assert [e.action for e in events] == [
         "org.invite.decline",
         "org.invite.resend",
-        "org.invite.cancel",
+        "org.invite.delete",
         "org.invite.create",
         "org.invite.decline",
     ]

@@ -147,3 +147,14 @@ def test_removing_members(client: TestClient) -> None:
         ("org.member.remove", "member"),
         ("org.member.remove", "editor"),
     ]
+
+
+def test_a_scoped_token_reads_but_does_not_manage(client: TestClient) -> None:
+    people = org_with_members(client)
+    pat = client.post("/v2/access-tokens", json={"token_label": "ci", "scopes": ["repo:read"]}, headers=people["owner"])
+    assert pat.status_code == 201, pat.text
+    capped = hub(client, "owner", pat.json()["token"])
+    assert page(client.get("/v2/orgs/acme/members", headers=capped))["count"] == 3
+    assert client.put("/v2/orgs/acme/members/member", json={"role": "editor"}, headers=capped).status_code == 403
+    assert client.post("/v2/orgs/acme/groups", json={"name": "devs"}, headers=capped).status_code == 403
+    assert client.post("/v2/orgs/", json={"orgname": "other"}, headers=capped).status_code == 403

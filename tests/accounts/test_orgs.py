@@ -119,3 +119,31 @@ def test_an_organisation_with_repositories_is_not_deleted(client: TestClient) ->
 def test_the_library_organisation_stays(client: TestClient) -> None:
     response = client.delete("/v2/orgs/library", headers=hub(client))
     assert response.status_code == 403
+
+
+def test_malformed_input_is_a_client_error(client: TestClient) -> None:
+    """NUL characters (which PostgreSQL text cannot hold) and the like are refused, never a server error."""
+    people = org_with_members(client)
+    owner = people["owner"]
+    push_image(client, "owner/app", "v1", basic("owner", PASSWORD))
+    requests = [
+        ("GET", "/v2/orgs/a%00b", None),
+        ("GET", "/v2/users/a%00b/", None),
+        ("GET", "/v2/orgs/acme/members?search=a%00b", None),
+        ("GET", "/v2/orgs/acme/groups?username=a%00b", None),
+        ("GET", "/v2/orgs/acme/groups/a%00b/members/", None),
+        ("PUT", "/v2/orgs/acme/members/a%00b", {"role": "member"}),
+        ("DELETE", "/v2/invites/a%00b", None),
+        ("POST", "/v2/orgs/", {"orgname": "a\x00b"}),
+        ("PATCH", "/v2/user/", {"full_name": "a\x00b"}),
+        ("POST", "/v2/orgs/acme/groups", {"name": "devs", "description": "a\x00b"}),
+        ("POST", "/v2/invites/bulk", {"org": "acme", "invitees": ["a\x00b"]}),
+        ("POST", "/v2/invites/bulk", {"org": "a\x00b", "invitees": ["member"]}),
+        ("POST", "/v2/repositories/owner/app/collaborators/", {"user": "a\x00b"}),
+        ("GET", "/v2/repositories/own%00er/app/collaborators/", None),
+    ]
+    for method, path, body in requests:
+        kwargs = {"json": body} if body is not None else {}
+        response = client.request(method, path, headers=owner, **kwargs)  # type: ignore[arg-type]
+        assert response.status_code in (400, 404), (method, path, response.status_code, response.text)
+        assert "detail" in response.json()

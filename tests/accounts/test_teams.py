@@ -42,8 +42,8 @@ def test_owners_manage_groups(client: TestClient) -> None:
     assert [(e.action, e.name) for e in events] == [
         ("org.team.create", "devs"),
         ("org.team.create", "ops"),
-        ("org.team.update", "developers"),
-        ("org.team.update", "developers"),
+        ("org.team.change", "developers"),
+        ("org.team.change", "developers"),
         ("org.team.delete", "ops"),
     ]
 
@@ -179,7 +179,7 @@ def test_team_permissions_drive_registry_access(client: TestClient, team_repo: d
     assert client.delete(f"/v2/repositories/acme/secret/groups/{readers}", headers=owner).status_code == 204
     assert granted(client, scope, "member", PASSWORD) == []
     assert client.delete(f"/v2/repositories/acme/secret/groups/{readers}/", headers=owner).status_code == 404
-    assert [e.action for e in events] == ["repo.team.permission.set"] * 3 + ["repo.team.permission.remove"]
+    assert [e.action for e in events] == ["org.team.permission.change"] * 4
     # Deleting the team takes its grants with it.
     client.delete("/v2/orgs/acme/groups/writers", headers=owner)
     assert granted(client, scope, "writer", PASSWORD) == []

@@ -17,9 +17,9 @@ from dockyard.api.routing import HubRouter
 
 router = HubRouter(tags=["repository access"])
 
-Namespace = Annotated[str, Path(min_length=1, max_length=255)]
-RepoName = Annotated[str, Path(min_length=1, max_length=255)]
-Username = Annotated[str, Path(min_length=1, max_length=255)]
+Namespace = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
+RepoName = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
+Username = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
 GroupId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

@@ -14,8 +14,8 @@ from dockyard.api.routing import HubRouter
 
 router = HubRouter(tags=["invites"])
 
-OrgName = Annotated[str, Path(min_length=1, max_length=255)]
-InviteId = Annotated[str, Path(min_length=1, max_length=64)]
+OrgName = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
+InviteId = Annotated[str, Path(min_length=1, max_length=64, pattern=schemas.NO_NUL)]
 
 
 def _out(view: InviteView) -> schemas.InviteOut:

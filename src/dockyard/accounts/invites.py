@@ -138,7 +138,7 @@ class InvitesService:
             return
         access, view = await self._as_owner(subject, invite_id)
         await self.store.remove(view.invite)
-        audit(self.bus, access.org.name, subject, "org.invite.cancel", view.invitee)
+        audit(self.bus, access.org.name, subject, "org.invite.delete", view.invitee)
 
     async def resend(self, subject: Subject, invite_id: str) -> InviteView:
         access, view = await self._as_owner(subject, invite_id)

@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 hub = HubRouter(tags=["organizations"])
 router = APIRouter()
 
-OrgName = Annotated[str, Path(min_length=1, max_length=255)]
-GroupName = Annotated[str, Path(min_length=1, max_length=50)]
-Username = Annotated[str, Path(min_length=1, max_length=255)]
-Search = Annotated[str | None, Query(max_length=255)]
+OrgName = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
+GroupName = Annotated[str, Path(min_length=1, max_length=50, pattern=schemas.NO_NUL)]
+Username = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
+Search = Annotated[str | None, Query(max_length=255, pattern=schemas.NO_NUL)]
 
 
 def no_content() -> Response:
@@ -177,7 +177,9 @@ async def list_groups(
     session: ReadSession,
     services: ServicesDep,
     search: Search = None,
-    username: Annotated[str | None, Query(max_length=255, description="Only the groups this user is in")] = None,
+    username: Annotated[
+        str | None, Query(max_length=255, pattern=schemas.NO_NUL, description="Only the groups this user is in")
+    ] = None,
 ) -> dict[str, Any]:
     teams = TeamsService(session)
     access = await teams.orgs.require_member(subject, org)

@@ -131,7 +131,7 @@ class OrgsService:
     async def update_profile(self, account: Account, changes: dict[str, Any], actor: Subject) -> Account:
         await self._apply_profile(account, changes)
         if account.is_org and changes:
-            audit(self.bus, account.name, actor, "org.settings.update", account.name, fields=sorted(changes))
+            audit(self.bus, account.name, actor, "org.settings.change", account.name, fields=sorted(changes))
         return account
 
     async def _apply_profile(self, account: Account, changes: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -15,7 +15,9 @@ from dockyard.accounts.models_people import Invite, Team
 T = TypeVar("T")
 
 # Loose on purpose: enough to keep junk out of an avatar lookup, without a mail-address validator dependency.
-EMAIL_OR_EMPTY = r"^(|[^@\s]+@[^@\s]+\.[^@\s]+)$"
+EMAIL_OR_EMPTY = r"^(|[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+)$"
+# PostgreSQL text cannot hold NUL: such input is refused as malformed instead of failing in the database.
+NO_NUL = r"^[^\x00]*$"
 RoleName = Literal["owner", "editor", "member"]
 PermissionName = Literal["read", "write", "admin"]
 
@@ -139,15 +141,15 @@ class CollaboratorOut(BaseModel):
 
 # --- request bodies ----------------------------------------------------------------------------------------
 class ProfileUpdate(BaseModel):
-    full_name: str | None = Field(default=None, max_length=255)
-    location: str | None = Field(default=None, max_length=255)
-    company: str | None = Field(default=None, max_length=255)
-    profile_url: str | None = Field(default=None, max_length=255)
+    full_name: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    location: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    company: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    profile_url: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
     gravatar_email: str | None = Field(default=None, max_length=320, pattern=EMAIL_OR_EMPTY)
 
 
 class OrgCreate(ProfileUpdate):
-    orgname: str = Field(min_length=1, max_length=255)
+    orgname: str = Field(min_length=1, max_length=255, pattern=NO_NUL)
 
 
 class RoleUpdate(BaseModel):
@@ -155,24 +157,24 @@ class RoleUpdate(BaseModel):
 
 
 class GroupCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
-    description: str = Field(default="", max_length=255)
+    name: str = Field(min_length=1, max_length=50, pattern=NO_NUL)
+    description: str = Field(default="", max_length=255, pattern=NO_NUL)
 
 
 class GroupUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=50)
-    description: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=50, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
 
 
 class GroupMemberAdd(BaseModel):
-    member: str = Field(min_length=1, max_length=320)
+    member: str = Field(min_length=1, max_length=320, pattern=NO_NUL)
 
 
 class BulkInviteRequest(BaseModel):
-    org: str = Field(min_length=1, max_length=255)
-    team: str | None = Field(default=None, max_length=50)
+    org: str = Field(min_length=1, max_length=255, pattern=NO_NUL)
+    team: str | None = Field(default=None, max_length=50, pattern=NO_NUL)
     role: RoleName = "member"
-    invitees: list[str] = Field(min_length=1, max_length=1000)
+    invitees: list[Annotated[str, Field(max_length=320, pattern=NO_NUL)]] = Field(min_length=1, max_length=1000)
     dry_run: bool = False
 
 
@@ -182,7 +184,7 @@ class TeamGrantRequest(BaseModel):
 
 
 class CollaboratorAdd(BaseModel):
-    user: str = Field(min_length=1, max_length=255)
+    user: str = Field(min_length=1, max_length=255, pattern=NO_NUL)
     permission: PermissionName = "write"
 
 

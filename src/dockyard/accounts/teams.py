@@ -84,7 +84,7 @@ class TeamsService:
         if description is not None:
             team.description = description
         await self.store.session.flush()
-        audit(self.bus, access.org.name, access.subject, "org.team.update", team.name, previous_name=name)
+        audit(self.bus, access.org.name, access.subject, "org.team.change", team.name, previous_name=name)
         return team
 
     async def delete(self, access: OrgAccess, name: str) -> None:
@@ -148,7 +148,7 @@ class TeamsService:
             grant.permission = permission
             await self.store.session.flush()
         audit(
-            self.bus, repo.namespace.name, repo.subject, "repo.team.permission.set", repo.path,
+            self.bus, repo.namespace.name, repo.subject, "org.team.permission.change", repo.path,
             team=team.name, permission=permission,
         )  # fmt: skip
         return grant, team
@@ -160,4 +160,7 @@ class TeamsService:
         if grant is None:
             raise AccountNotFound(f"the group '{team.name}' has no permission on {repo.path}")
         await self.store.remove(grant)
-        audit(self.bus, repo.namespace.name, repo.subject, "repo.team.permission.remove", repo.path, team=team.name)
+        audit(
+            self.bus, repo.namespace.name, repo.subject, "org.team.permission.change", repo.path,
+            team=team.name, permission=None,
+        )  # fmt: skip

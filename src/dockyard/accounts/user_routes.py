@@ -14,7 +14,7 @@ from dockyard.api.routing import HubRouter
 
 router = HubRouter(tags=["users"])
 
-Username = Annotated[str, Path(min_length=1, max_length=255)]
+Username = Annotated[str, Path(min_length=1, max_length=255, pattern=schemas.NO_NUL)]
 
 
 @router.get("/v2/user/", response_model=schemas.CurrentUser, summary="The signed-in user")
