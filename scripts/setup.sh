@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Dockyard needs on a fresh Debian machine: the Python environment always, and with --test the
-# real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL).
+# real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL, and CNCF
+# distribution, which notifies Dockyard in the analytics ingest tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ apt_install() {
 }
 
 if [ "$want_test" = 1 ]; then
-  apt_install skopeo podman buildah postgresql ca-certificates
+  apt_install skopeo podman buildah postgresql ca-certificates docker-registry
 fi
 
 PYTHON=${PYTHON:-python3}
