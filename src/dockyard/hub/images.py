@@ -21,9 +21,11 @@ from dockyard.api.errors import ApiError, BadRequest, NotFound
 from dockyard.db import utcnow
 from dockyard.hub import schemas
 from dockyard.hub.access import NOT_FOUND, Access
+from dockyard.hub.repositories import management_error
 from dockyard.hub.tags import default_active_from
+from dockyard.registry.immutable import active_rules, immutable_tags
 from dockyard.registry.listing import ListingStore
-from dockyard.registry.management import RegistryManagement
+from dockyard.registry.management import ManagementError, RegistryManagement
 
 if TYPE_CHECKING:
     from dockyard.app import Services
@@ -149,6 +151,7 @@ class ImageService:
             parents = await self.listing.parents(repository.id, list(found))
             activity = await self.listing.activity(repository.id, list(found))
             current = await self.listing.current_tags(repository.id, list(found))
+            rules = active_rules(repository.immutable_tags, repository.immutable_tags_rules)
             deletable = []
             for digest in digests:
                 if digest not in found:
@@ -158,6 +161,10 @@ class ImageService:
                 elif any(parent not in digests for parent in parents.get(digest, [])):
                     errors.append(
                         schemas.DeleteImagesErrorItem(repository=repository_name, digest=digest, error="child_manifest")
+                    )
+                elif immutable_tags(current.get(digest, []), rules):
+                    errors.append(
+                        schemas.DeleteImagesErrorItem(repository=repository_name, digest=digest, error="immutable_tag")
                     )
                 else:
                     deletable.append(digest)
@@ -186,7 +193,12 @@ class ImageService:
             repository = await self.listing.repository_by_id(plan.repository_id)
             if repository is None or not plan.digests:
                 continue
-            deleted = await self.management.delete_manifests(self.session, repository, plan.digests, subject.username)
+            try:
+                deleted = await self.management.delete_manifests(
+                    self.session, repository, plan.digests, subject.username
+                )
+            except ManagementError as exc:
+                raise management_error(exc) from exc
             manifest_deletes += len(deleted.manifests)
             tag_deletes += len(deleted.tags)
         return _result(False, manifest_deletes, tag_deletes)

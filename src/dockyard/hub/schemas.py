@@ -263,9 +263,12 @@ class DeleteImagesResult(BaseModel):
 
 
 class DeleteImagesErrorItem(BaseModel):
+    """`immutable_tag`: the image carries a tag the repository's immutable tag rules protect (an addition to the
+    seed's errors, which predate immutable tags)."""
+
     repository: str
     digest: str
-    error: Literal["not_found", "unauthorized", "child_manifest"]
+    error: Literal["not_found", "unauthorized", "child_manifest", "immutable_tag"]
 
 
 class DeleteImagesWarningItem(BaseModel):

@@ -18,10 +18,10 @@ from dockyard.api.errors import NotFound
 from dockyard.db import utcnow
 from dockyard.hub import schemas
 from dockyard.hub.access import NOT_FOUND, Access, RepoAccess
-from dockyard.hub.repositories import content_type
+from dockyard.hub.repositories import content_type, management_error
 from dockyard.registry.errors import ManifestInvalid
 from dockyard.registry.listing import ListingStore
-from dockyard.registry.management import RegistryManagement
+from dockyard.registry.management import ManagementError, RegistryManagement
 from dockyard.registry.manifests import Descriptor, ParsedManifest, parse_manifest
 from dockyard.registry.models import Manifest, Tag
 
@@ -119,7 +119,11 @@ class TagService:
 
     async def delete(self, subject: Subject, namespace: str, name: str, tag: str) -> None:
         access = await self.access.repository(subject, namespace, name, Permission.ADMIN)
-        if not await self.management.delete_tag(self.session, access.repository, tag, subject.username):
+        try:
+            deleted = await self.management.delete_tag(self.session, access.repository, tag, subject.username)
+        except ManagementError as exc:
+            raise management_error(exc) from exc
+        if not deleted:
             raise NotFound(NOT_FOUND)
 
     # --- building tag objects ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Immutable tag rules: regular expressions a tag is matched against (whole tag) before a push may move it.
+"""Immutable tag rules: regular expressions a tag is matched against (whole tag) before a push may move it or a
+delete remove it.
 
 Rules are evaluated on every push, so a rule that can backtrack catastrophically would let one repository admin
 stall the server: nested repetition (`(a+)+`) and alternation under repetition (`(a|ab)*`) are refused.
@@ -74,6 +75,16 @@ def load_rules(stored: str | None) -> list[str]:
     except json.JSONDecodeError:
         return []
     return [rule for rule in value if isinstance(rule, str)] if isinstance(value, list) else []
+
+
+def active_rules(enabled: bool, stored: str | None) -> list[str]:
+    """The rules in force: none while the repository has immutable tags switched off."""
+    return load_rules(stored) if enabled else []
+
+
+def immutable_tags(tags: Iterable[str], rules: Sequence[str]) -> list[str]:
+    """The tags among `tags` that the rules protect (they may not move, nor be deleted)."""
+    return [tag for tag in tags if matching_rule(tag, rules) is not None] if rules else []
 
 
 def dump_rules(rules: Iterable[str]) -> str:

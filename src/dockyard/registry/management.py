@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dockyard.db import utcnow
 from dockyard.registry import mediatypes as mt
 from dockyard.registry.events import ManifestDeleted, RepositoryDeleted, TagDeleted
-from dockyard.registry.immutable import dump_rules
+from dockyard.registry.immutable import active_rules, dump_rules, immutable_tags
 from dockyard.registry.listing import ListingStore
 from dockyard.registry.models import Manifest, Repository, Tag
 from dockyard.registry.store import RegistryStore
@@ -43,6 +43,10 @@ class RepositoryExists(ManagementError):
 
 
 class PrivateLimitReached(ManagementError):
+    status = 403
+
+
+class TagImmutable(ManagementError):
     status = 403
 
 
@@ -167,6 +171,7 @@ class RegistryManagement:
         row = await store.tag(repository.id, tag)
         if row is None:
             return False
+        self._refuse_immutable(repository, [tag])
         manifest = await session.get(Manifest, row.manifest_id)
         await store.delete_tag(row.id)
         digest = manifest.digest if manifest else ""
@@ -180,6 +185,8 @@ class RegistryManagement:
         lists and no tag names (they are part of the image); anything else stays for garbage collection."""
         listing = ListingStore(session)
         targets = await listing.manifests(repository.id, digests)
+        current = await listing.current_tags(repository.id, targets)
+        self._refuse_immutable(repository, [tag for tags in current.values() for tag in tags])
         children = await listing.children([m.id for m in targets.values() if m.media_type in mt.INDEXES])
         orphan_candidates = {d for ds in children.values() for d in ds} - set(targets)
         deleted = Deleted(manifests=[], tags=[])
@@ -194,6 +201,12 @@ class RegistryManagement:
             await self._delete(session, repository, list(found.values()), deleted, events, account, now)
         self._changed(session, repository.path, events)
         return deleted
+
+    @staticmethod
+    def _refuse_immutable(repository: Repository, tags: Collection[str]) -> None:
+        locked = immutable_tags(tags, active_rules(repository.immutable_tags, repository.immutable_tags_rules))
+        if locked:
+            raise TagImmutable(f"tag {', '.join(locked)} is immutable in {repository.path} and cannot be deleted")
 
     async def _delete(
         self,

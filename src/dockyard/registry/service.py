@@ -43,7 +43,7 @@ from dockyard.registry.events import (
     ManifestRequested,
     TagDeleted,
 )
-from dockyard.registry.immutable import load_rules, matching_rule
+from dockyard.registry.immutable import active_rules, immutable_tags, matching_rule
 from dockyard.registry.manifests import ParsedManifest, parse_manifest
 from dockyard.registry.models import Manifest, ManifestReference, Repository, Upload
 from dockyard.registry.pulllimits import PullLimiter
@@ -475,7 +475,7 @@ class RegistryService:
         now: datetime,
     ) -> None:
         """Point the tags at the manifest, refusing to move an immutable one, and record each move in the history."""
-        rules = load_rules(repository.immutable_tags_rules) if repository.immutable_tags else []
+        rules = active_rules(repository.immutable_tags, repository.immutable_tags_rules)
         for tag in tags:
             current = await store.tag(repository.id, tag)
             moved = current is None or current.manifest_id != manifest.id
@@ -542,7 +542,9 @@ class RegistryService:
                 manifest = await store.manifest(repository.id, reference)
                 if manifest is None:
                     raise ManifestUnknown(detail={"digest": reference})
-                for tag in await store.tags_for_manifest(manifest.id):
+                tags = await store.tags_for_manifest(manifest.id)
+                self._refuse_immutable(repository, tags)
+                for tag in tags:
                     events.append(TagDeleted(repo.path, tag, manifest.digest, caller.account_name, now))
                 await store.delete_manifest(manifest.id)
                 events.append(ManifestDeleted(repo.path, manifest.digest, caller.account_name, now))
@@ -550,6 +552,7 @@ class RegistryService:
                 tag_row = await store.tag(repository.id, reference) if is_valid_tag(reference) else None
                 if tag_row is None:
                     raise ManifestUnknown(detail={"tag": reference})
+                self._refuse_immutable(repository, [reference])
                 manifest = await session.get(Manifest, tag_row.manifest_id)
                 await store.delete_tag(tag_row.id)
                 events.append(
@@ -558,6 +561,12 @@ class RegistryService:
         self.cache.invalidate(repo.path)
         for event in events:
             self.bus.publish(event)
+
+    @staticmethod
+    def _refuse_immutable(repository: Repository, tags: Sequence[str]) -> None:
+        locked = immutable_tags(tags, active_rules(repository.immutable_tags, repository.immutable_tags_rules))
+        if locked:
+            raise Denied(f"tag {', '.join(locked)} is immutable in {repository.path} and cannot be deleted")
 
     def forget(self, path: str) -> None:
         """Drop cached state for a repository another domain changed (deleted it, moved it, changed privacy)."""

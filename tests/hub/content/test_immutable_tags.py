@@ -104,3 +104,35 @@ def test_a_push_may_not_move_an_immutable_tag(client: TestClient) -> None:
     # With the rules switched off, the tag moves again.
     set_rules(client, headers, False, [r"v\d+"])
     assert put_manifest(client, "admin/app", "v1", body, registry, OCI_MANIFEST).status_code == 201
+
+
+def test_an_immutable_tag_cannot_be_deleted(client: TestClient) -> None:
+    digest = push(client, "admin/app", "v1")
+    push(client, "admin/app", "latest")
+    headers = admin(client)
+    set_rules(client, headers, True, [r"v\d+"])
+    registry = auth_for(client, "admin/app")
+
+    assert_error(client.delete("/v2/admin/app/manifests/v1", headers=registry), 403, "DENIED")
+    assert_error(client.delete(f"/v2/admin/app/manifests/{digest}", headers=registry), 403, "DENIED")
+    refused = client.delete("/v2/repositories/admin/app/tags/v1/", headers=headers)
+    assert refused.status_code == 403 and "immutable" in refused.json()["detail"]
+    ignore = [
+        {"repository": "app", "digest": digest, "warning": "is_active"},
+        {"repository": "app", "digest": digest, "warning": "current_tag"},
+    ]
+    response = client.post(
+        "/v2/namespaces/admin/delete-images",
+        json={"manifests": [{"repository": "app", "digest": digest}], "ignore_warnings": ignore},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["errinfo"]["details"]["errors"] == [
+        {"repository": "app", "digest": digest, "error": "immutable_tag"}
+    ]
+    assert client.get("/v2/repositories/admin/app/tags/v1/").status_code == 200
+
+    # Tags the rules do not protect are deleted as usual; with the rules off, so is v1.
+    assert client.delete("/v2/admin/app/manifests/latest", headers=registry).status_code == 202
+    set_rules(client, headers, False, [r"v\d+"])
+    assert client.delete("/v2/repositories/admin/app/tags/v1/", headers=headers).status_code == 204
