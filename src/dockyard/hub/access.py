@@ -7,6 +7,7 @@ routes and listings alike.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,5 +101,15 @@ class Access:
         candidates = await self.listing.private_repositories(
             namespace_id=namespace.id if namespace is not None else None, search=search
         )
-        readable = [r.id for r in candidates if await self.permission(subject, r) >= Permission.READ]
+        by_namespace: dict[str, list[Repository]] = defaultdict(list)
+        for repository in candidates:
+            by_namespace[repository.path.split("/", 1)[0]].append(repository)
+        readable: list[int] = []
+        for name, repositories in by_namespace.items():
+            # Asked once per namespace: owners and members see all of its private repositories; anyone else
+            # only those they were granted one by one (as a collaborator or through a team).
+            whole = await self.accounts.permission(subject, name, exists=True, is_private=True)
+            for repository in repositories:
+                if whole >= Permission.READ or await self.permission(subject, repository) >= Permission.READ:
+                    readable.append(repository.id)
         return Visibility(private_ids=frozenset(readable))
