@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from urllib.parse import quote
 
 from dockyard.client import models as m
 from dockyard.client.calls import Call, Flow, json_of, repo_path, seg
@@ -98,7 +99,7 @@ def _authorized(ctx: Context, repository: str, actions: str) -> Flow[dict[str, s
 
 
 def _manifest_url(ctx: Context, repository: str, reference: str) -> str:
-    return ctx.registry(f"/v2/{repo_path(repository)}/manifests/{seg(reference)}")
+    return ctx.registry(f"/v2/{repo_path(repository)}/manifests/{quote(reference, safe=':')}")
 
 
 def resolve(ctx: Context, repository: str, reference: str = "latest") -> Flow[str]:

@@ -8,6 +8,7 @@ the two clients have the same surface by construction, and type checkers see the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
@@ -47,11 +48,17 @@ class AsyncRunner:
         raise NotImplementedError
 
 
-def _bind(function: Callable[..., Any], bound: Callable[..., Any]) -> Callable[..., Any]:
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The flow's signature without its first parameter (the client's context)."""
+    full = inspect.signature(function)
+    return full.replace(parameters=list(full.parameters.values())[1:], return_annotation=inspect.Signature.empty)
+
+
+def _bind(function: Callable[..., Any], signature: inspect.Signature, bound: Callable[..., Any]) -> Callable[..., Any]:
     bound.__name__ = function.__name__
     bound.__qualname__ = function.__qualname__
     bound.__doc__ = function.__doc__
-    bound.__wrapped__ = function  # type: ignore[attr-defined]
+    bound.__signature__ = signature  # type: ignore[attr-defined]
     return bound
 
 
@@ -60,6 +67,7 @@ class Operation(Generic[P, T]):
 
     def __init__(self, flow: Callable[Concatenate[Context, P], Flow[T]]) -> None:
         self.flow = flow
+        self.signature = _signature(flow)
         self.__doc__ = flow.__doc__
 
     @overload
@@ -79,7 +87,7 @@ class Operation(Generic[P, T]):
         def run(*args: Any, **kwargs: Any) -> Any:
             return obj._drive(flow(obj._ctx, *args, **kwargs))
 
-        return _bind(flow, run)
+        return _bind(flow, self.signature, run)
 
 
 class ListOperation(Generic[P, T]):
@@ -87,6 +95,7 @@ class ListOperation(Generic[P, T]):
 
     def __init__(self, listing: Callable[Concatenate[Context, P], Listing[T]]) -> None:
         self.listing = listing
+        self.signature = _signature(listing)
         self.__doc__ = listing.__doc__
 
     @overload
@@ -106,7 +115,7 @@ class ListOperation(Generic[P, T]):
         def run(*args: Any, **kwargs: Any) -> Any:
             return obj._paginate(listing(obj._ctx, *args, **kwargs))
 
-        return _bind(listing, run)
+        return _bind(listing, self.signature, run)
 
 
 class Operations:
