@@ -12,6 +12,7 @@ import click
 from dockyard.accounts.errors import AccountsError
 from dockyard.accounts.service import AccountsService
 from dockyard.analytics.commands import analytics
+from dockyard.cli.client_commands import register as register_client_commands
 from dockyard.config import Settings
 
 T = TypeVar("T")
@@ -229,6 +230,8 @@ def set_private_repo_limit(ctx: click.Context, account: str, limit: str) -> None
 
 
 main.add_command(analytics)
+# The client commands (login, repo, tag, token, analytics pulls/export...) talk to a Hub over HTTP.
+register_client_commands(main)
 
 
 if __name__ == "__main__":
