@@ -85,7 +85,9 @@ def basic(username: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
-def bearer(client: TestClient, scope: str | None, username: str | None = "admin", password: str = ADMIN_PASSWORD) -> dict[str, str]:
+def bearer(
+    client: TestClient, scope: str | None, username: str | None = "admin", password: str = ADMIN_PASSWORD
+) -> dict[str, str]:
     """A registry bearer token from /token for `scope` (anonymous when username is None)."""
     params = {"service": "dockyard"}
     if scope:

@@ -122,4 +122,6 @@ class Settings:
             if env.get(name):
                 values[attr] = convert(env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
         return cls(**values)
