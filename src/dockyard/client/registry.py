@@ -16,6 +16,8 @@ import re
 import time
 from urllib.parse import quote
 
+import httpx
+
 from dockyard.client import models as m
 from dockyard.client.calls import Call, Flow, json_of, repo_path, seg
 from dockyard.client.context import Context, RegistryToken
@@ -98,15 +100,47 @@ def _authorized(ctx: Context, repository: str, actions: str) -> Flow[dict[str, s
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def _registry_call(
+    ctx: Context,
+    repository: str,
+    actions: str,
+    method: str,
+    url: str,
+    *,
+    accept: bool = False,
+    ok: frozenset[int] = frozenset(),
+    retry: bool = True,
+    invalidates: tuple[str, ...] = (),
+) -> Flow[httpx.Response]:
+    """A registry request with a bearer token. A 401 with a token kept from earlier (whose grant may have
+    changed since: a new collaborator, a repository made public) fetches a fresh token and tries once more."""
+    scope_key = (ctx.registry_url, f"repository:{repository}:{actions}")
+    reused = scope_key in ctx.registry_tokens
+    for attempt in (1, 2):
+        headers = yield from _authorized(ctx, repository, actions)
+        if accept:
+            headers["Accept"] = ACCEPT
+        call = Call(
+            method, url, headers=headers, auth=False, cache=False, ok=ok | {401}, retry=retry, invalidates=invalidates
+        )
+        response: httpx.Response = yield call
+        if response.status_code != 401 or 401 in ok:
+            return response
+        if attempt == 1 and reused:
+            ctx.registry_tokens.pop(scope_key, None)
+            continue
+        raise error_for(response)
+    raise AssertionError("unreachable")
+
+
 def _manifest_url(ctx: Context, repository: str, reference: str) -> str:
     return ctx.registry(f"/v2/{repo_path(repository)}/manifests/{quote(reference, safe=':')}")
 
 
 def resolve(ctx: Context, repository: str, reference: str = "latest") -> Flow[str]:
     """The digest a tag points at (`HEAD /v2/<name>/manifests/<tag>`; a HEAD is not counted as a pull)."""
-    headers = yield from _authorized(ctx, repository, "pull")
-    headers["Accept"] = ACCEPT
-    response = yield Call("HEAD", _manifest_url(ctx, repository, reference), headers=headers, auth=False, cache=False)
+    url = _manifest_url(ctx, repository, reference)
+    response = yield from _registry_call(ctx, repository, "pull", "HEAD", url, accept=True)
     digest = response.headers.get("docker-content-digest")
     if not digest:
         raise error_for(response)
@@ -115,9 +149,8 @@ def resolve(ctx: Context, repository: str, reference: str = "latest") -> Flow[st
 
 def get_manifest(ctx: Context, repository: str, reference: str = "latest") -> Flow[m.Manifest]:
     """A manifest (an image manifest, or an index / manifest list for a multi-arch image)."""
-    headers = yield from _authorized(ctx, repository, "pull")
-    headers["Accept"] = ACCEPT
-    response = yield Call("GET", _manifest_url(ctx, repository, reference), headers=headers, auth=False, cache=False)
+    url = _manifest_url(ctx, repository, reference)
+    response = yield from _registry_call(ctx, repository, "pull", "GET", url, accept=True)
     content = json_of(response)
     return m.Manifest(
         repository=repository,
@@ -133,28 +166,19 @@ def delete_manifest(ctx: Context, repository: str, digest: str) -> Flow[None]:
     """Delete a manifest by digest, with every tag pointing at it (`DELETE /v2/<name>/manifests/<digest>`)."""
     if not digest.startswith("sha") or ":" not in digest:
         raise ValueError("delete by digest (sha256:...), not by tag")
-    headers = yield from _authorized(ctx, repository, "delete")
     namespace, _, name = repository.partition("/")
     invalidates = (f"/v2/repositories/{seg(namespace)}/{seg(name)}",) if name else ()
-    call = Call(
-        "DELETE",
-        _manifest_url(ctx, repository, digest),
-        headers=headers,
-        auth=False,
-        cache=False,
-        invalidates=invalidates,
-    )
-    yield call
+    url = _manifest_url(ctx, repository, digest)
+    yield from _registry_call(ctx, repository, "delete", "DELETE", url, invalidates=invalidates)
     return None
 
 
 def registry_tags(ctx: Context, repository: str) -> Flow[list[str]]:
     """The tag names the registry holds for a repository (`GET /v2/<name>/tags/list`, every page)."""
-    headers = yield from _authorized(ctx, repository, "pull")
     url: str | None = ctx.registry(f"/v2/{repo_path(repository)}/tags/list")
     names: list[str] = []
     while url:
-        response = yield Call("GET", url, headers=headers, auth=False, cache=False)
+        response = yield from _registry_call(ctx, repository, "pull", "GET", url)
         names += list((json_of(response) or {}).get("tags") or [])
         url = _next_link(ctx, response.headers.get("link"))
     return names
@@ -175,18 +199,10 @@ def pull_limits(ctx: Context, repository: str = RATE_LIMIT_PROBE, reference: str
     `docker-ratelimit-source` headers of a manifest HEAD (which does not use up a pull). No headers means the
     caller is not limited. On Docker Hub the probe repository is `ratelimitpreview/test`; elsewhere pass any
     repository the caller can pull."""
-    headers = yield from _authorized(ctx, repository, "pull")
-    headers["Accept"] = ACCEPT
-    call = Call(
-        "HEAD",
-        _manifest_url(ctx, repository, reference),
-        headers=headers,
-        auth=False,
-        cache=False,
-        ok=frozenset({404, 429}),
-        retry=False,
+    url = _manifest_url(ctx, repository, reference)
+    response = yield from _registry_call(
+        ctx, repository, "pull", "HEAD", url, accept=True, ok=frozenset({404, 429}), retry=False
     )
-    response = yield call
     limit, window = parse_limit(response.headers.get("ratelimit-limit"))
     remaining, remaining_window = parse_limit(response.headers.get("ratelimit-remaining"))
     return m.PullLimits(
