@@ -114,6 +114,7 @@ def test_push_is_delivered_after_a_failed_attempt(client: TestClient) -> None:
     push(client, "alice/app", "v1", "alice")
     alice = hub_login(client, "alice")
     client.post("/v2/repositories/alice/app/comments/", json={"comment": "nice"}, headers=alice)
+    assert client.post("/v2/repositories/alice/app/stars/", json={}, headers=alice).status_code in (200, 201, 204)
     with Receiver(statuses=[500]) as hooked:
         created = client.post(
             "/v2/repositories/alice/app/webhooks/",
@@ -133,7 +134,7 @@ def test_push_is_delivered_after_a_failed_attempt(client: TestClient) -> None:
     repository = payload["repository"]
     assert repository["repo_name"] == "alice/app" and repository["namespace"] == "alice"
     assert repository["name"] == "app" and repository["owner"] == "alice" and repository["status"] == "Active"
-    assert repository["comment_count"] == 1 and repository["is_private"] is False
+    assert repository["comment_count"] == 1 and repository["star_count"] == 1 and repository["is_private"] is False
     assert repository["is_official"] is False and isinstance(repository["date_created"], int)
     assert {"description", "dockerfile", "full_description", "is_trusted", "repo_url", "star_count"} <= set(repository)
     assert digest

@@ -27,6 +27,7 @@ from dockyard.events import AuditEvent, EventBus
 from dockyard.hub.builds_store import QUEUED, BuildsStore
 from dockyard.hub.community_access import REPO_PART_RE, RepoAccess, namespace_name, require_repository, split_path
 from dockyard.hub.community_models import AutoBuild, Build, BuildLink, BuildTag, BuildTriggerEvent
+from dockyard.registry.management import after_commit
 from dockyard.registry.models import Repository
 from dockyard.registry.references import is_valid_tag
 
@@ -463,4 +464,5 @@ class BuildsService:
 
     def _audit(self, account: str, actor: str | None, path: str, data: dict[str, object]) -> None:
         if self.bus is not None:
-            self.bus.publish(AuditEvent(account, actor, "repo.build.trigger", path, dict(data), utcnow()))
+            bus, event = self.bus, AuditEvent(account, actor, "repo.build.trigger", path, dict(data), utcnow())
+            after_commit(self.session, lambda: bus.publish(event))

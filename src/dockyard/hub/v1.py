@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.permissions import Permission, Subject
@@ -30,8 +29,10 @@ from dockyard.db.base import utcnow
 from dockyard.events import AuditEvent, EventBus
 from dockyard.registry.auth import RegistryAuth, Scope
 from dockyard.registry.errors import RegistryError
+from dockyard.registry.management import RegistryManagement, RepositoryExists, after_commit
 from dockyard.registry.models import Repository
 from dockyard.registry.references import canonical_name
+from dockyard.registry.service import RegistryService
 from dockyard.registry.store import RegistryStore
 
 MAX_IMAGES = 1000
@@ -52,24 +53,16 @@ def canonical(namespace: str, name: str) -> str:
         raise BadRequest(f"invalid repository name: {namespace}/{name}"[:300]) from exc
 
 
-class IndexStore:
-    def __init__(self, session: AsyncSession) -> None:
+class IndexService:
+    def __init__(self, session: AsyncSession, registry: RegistryService, bus: EventBus | None = None) -> None:
         self.session = session
         self.registry = RegistryStore(session)
-
-    async def delete_repository(self, repository_id: int) -> None:
-        await self.session.execute(delete(Repository).where(Repository.id == repository_id))
-
-
-class IndexService:
-    def __init__(self, session: AsyncSession, bus: EventBus | None = None) -> None:
-        self.session = session
-        self.store = IndexStore(session)
+        self.management = RegistryManagement(registry)
         self.accounts = AccountsService(session)
         self.bus = bus
 
     async def _permission(self, subject: Subject, path: str) -> tuple[Repository | None, Permission]:
-        repository = await self.store.registry.repository(path)
+        repository = await self.registry.repository(path)
         permission = await self.accounts.permission(
             subject,
             path.split("/", 1)[0],
@@ -91,17 +84,23 @@ class IndexService:
         namespace = await AccountsStore(self.session).by_name(path.split("/", 1)[0])
         if namespace is None:
             raise NotFound("namespace not found")
-        now = utcnow()
-        repository = await self.store.registry.add_repository(
-            Repository(
+        try:
+            repository = await self.management.create_repository(
+                self.session,
                 namespace_id=namespace.id,
-                path=path,
+                namespace=namespace.name,
                 name=path.split("/", 1)[1],
                 is_private=False,
-                created_at=now,
-                updated_at=now,
+                description="",
+                full_description="",
+                private_limit=None,
             )
-        )
+        except RepositoryExists:
+            # Created by a concurrent push or call: v1 PUT is idempotent.
+            found = await self.registry.repository(path)
+            if found is None:
+                raise
+            return found
         self._audit(subject, "repo.create", path, {"is_private": False, "via": "v1"})
         return repository
 
@@ -113,7 +112,7 @@ class IndexService:
             raise NotFound("Repository not found")
         if permission < Permission.ADMIN:
             raise Forbidden("You do not have permission to delete this repository.")
-        await self.store.delete_repository(repository.id)
+        await self.management.delete_repository(self.session, repository, subject.username)
         self._audit(subject, "repo.delete", path, {"via": "v1"})
 
     async def require(self, subject: Subject, path: str, need: Permission) -> Repository:
@@ -130,8 +129,8 @@ class IndexService:
         """The repository's tagged manifests as v1 images, oldest tag name first."""
         repository = await self.require(subject, path, Permission.READ)
         seen: dict[str, V1Image] = {}
-        for tag in await self.store.registry.tag_names(repository.id, None, MAX_IMAGES):
-            row = await self.store.registry.manifest_row(path, tag, by_digest=False, with_content=False)
+        for tag in await self.registry.tag_names(repository.id, None, MAX_IMAGES):
+            row = await self.registry.manifest_row(path, tag, by_digest=False, with_content=False)
             if row is not None and row.digest not in seen:
                 seen[row.digest] = V1Image(id=row.digest.split(":", 1)[1], checksum=row.digest)
         return list(seen.values())
@@ -150,7 +149,11 @@ class IndexService:
 
     def _audit(self, subject: Subject, action: str, path: str, data: dict[str, object]) -> None:
         if self.bus is not None:
-            self.bus.publish(AuditEvent(path.split("/", 1)[0], subject.username, action, path, dict(data), utcnow()))
+            bus, event = (
+                self.bus,
+                AuditEvent(path.split("/", 1)[0], subject.username, action, path, dict(data), utcnow()),
+            )
+            after_commit(self.session, lambda: bus.publish(event))
 
 
 async def docker_token_headers(

@@ -108,13 +108,15 @@ async def signup(body: Annotated[SignupIn, Body()], session: WriteSession, servi
 
 @router.put("/v1/users/{username}/", status_code=204, response_class=Response, summary="Change email or password")
 async def update_user(
-    username: str, body: Annotated[UserUpdateIn, Body()], subject: V1User, session: WriteSession
+    username: str, body: Annotated[UserUpdateIn, Body()], subject: V1User, session: WriteSession, services: ServicesDep
 ) -> Response:
     if not is_plain(username):
         raise Forbidden("You may only change your own account.")
     if body.email is None and body.password is None:
         raise BadRequest("give an email, a password or both")
-    await IndexService(session).set_password_or_email(subject, username, email=body.email, password=body.password)
+    await IndexService(session, services.registry).set_password_or_email(
+        subject, username, email=body.email, password=body.password
+    )
     return Response(status_code=204)
 
 
@@ -122,7 +124,7 @@ async def update_user(
 async def _images(
     request: Request, services: ServicesDep, subject: Subject, session: ReadSession, path: str
 ) -> Response:
-    images = await IndexService(session).images(subject, path)
+    images = await IndexService(session, services.registry).images(subject, path)
     body = [{"id": image.id, "checksum": image.checksum} for image in images]
     return await _answer(request, services, subject, path, "read", body, 200)
 
@@ -130,7 +132,7 @@ async def _images(
 async def _put_images(
     request: Request, services: ServicesDep, subject: Subject, session: ReadSession, path: str
 ) -> Response:
-    await IndexService(session).require(subject, path, Permission.WRITE)
+    await IndexService(session, services.registry).require(subject, path, Permission.WRITE)
     return await _answer(request, services, subject, path, "write", "", 204)
 
 
@@ -145,7 +147,7 @@ async def _auth(request: Request, services: ServicesDep, subject: Subject, sessi
         if caller is None or caller.token_access is None or not caller.token_access.get(path):
             raise Forbidden("Permission denied")
         return "OK"
-    await IndexService(session).require(subject, path, Permission.READ)
+    await IndexService(session, services.registry).require(subject, path, Permission.READ)
     return "OK"
 
 
@@ -206,15 +208,18 @@ async def user_auth(
 async def _create(
     request: Request, services: ServicesDep, subject: Subject, session: WriteSession, path: str, library_form: bool
 ) -> Response:
-    await IndexService(session, services.bus).create_repository(subject, path, library_form=library_form)
+    await IndexService(session, services.registry, services.bus).create_repository(
+        subject, path, library_form=library_form
+    )
     return await _answer(request, services, subject, path, "write", "", 200)
 
 
 async def _delete(
     request: Request, services: ServicesDep, subject: Subject, session: WriteSession, path: str, library_form: bool
 ) -> Response:
-    await IndexService(session, services.bus).delete_repository(subject, path, library_form=library_form)
-    services.registry.forget(path)
+    await IndexService(session, services.registry, services.bus).delete_repository(
+        subject, path, library_form=library_form
+    )
     return await _answer(request, services, subject, path, "delete", "", 202)
 
 

@@ -25,6 +25,8 @@ from dockyard.events import AuditEvent, EventBus
 from dockyard.hub.comments import CommentsStore
 from dockyard.hub.community_access import RepoAccess, require_repository
 from dockyard.hub.community_models import AutoBuild, Webhook, WebhookDelivery, WebhookHook
+from dockyard.hub.store import HubStore
+from dockyard.registry.management import after_commit
 from dockyard.registry.models import Repository
 
 MAX_HOOKS = 20
@@ -193,11 +195,6 @@ def push_payload(
     }
 
 
-async def star_count(session: AsyncSession, repository_id: int) -> int:
-    """Stars belong to the repository domain; until it offers a count this payload field stays 0."""
-    return 0
-
-
 class WebhooksService:
     def __init__(self, session: AsyncSession, bus: EventBus | None = None) -> None:
         self.session = session
@@ -340,7 +337,7 @@ class WebhooksService:
                 pusher=pusher,
                 pushed_at=pushed_at,
                 comment_count=await CommentsStore(self.session).count(repository.id),
-                star_count=await star_count(self.session, repository.id),
+                star_count=(await HubStore(self.session).star_counts([repository.id])).get(repository.id, 0),
                 is_trusted=await self.store.has_autobuild(repository.id),
                 base_url=base_url,
             )
@@ -389,4 +386,5 @@ class WebhooksService:
 
     def _audit(self, access: RepoAccess, subject: Subject, action: str, data: dict[str, Any]) -> None:
         if self.bus is not None:
-            self.bus.publish(AuditEvent(access.namespace, subject.username, action, access.path, data, utcnow()))
+            bus, event = self.bus, AuditEvent(access.namespace, subject.username, action, access.path, data, utcnow())
+            after_commit(self.session, lambda: bus.publish(event))
