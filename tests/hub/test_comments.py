@@ -95,3 +95,18 @@ def test_nul_characters_are_bad_input_not_server_errors(client: TestClient) -> N
     assert client.get("/v2/auditlogs/al%00ice", headers=alice).status_code == 404
     assert client.get("/v2/repositories/alice/app/buildhistory/b%00x/").status_code == 404
     assert client.post("/v2/repositories/al%00/app/trigger/x/").status_code == 404
+
+
+def test_collaborators_see_private_repositories(client: TestClient) -> None:
+    create_user(client, "alice")
+    create_user(client, "bob")
+    push(client, "alice/secret", "v1", "alice")
+    set_private(client, "alice/secret")
+    alice, bob = hub_login(client, "alice"), hub_login(client, "bob")
+    assert client.get("/v2/repositories/alice/secret/comments/", headers=bob).status_code == 404
+    added = client.post("/v2/repositories/alice/secret/collaborators/", json={"user": "bob"}, headers=alice)
+    assert added.status_code in (200, 201), added.text
+    assert (
+        client.post("/v2/repositories/alice/secret/comments/", json={"comment": "hi"}, headers=bob).status_code == 201
+    )
+    assert client.get("/v2/repositories/alice/secret/comments/", headers=bob).json()["count"] == 1

@@ -24,8 +24,9 @@ from dockyard.api.errors import BadRequest, NotFound
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.events import AuditEvent, EventBus
+from dockyard.hub.access import RepoAccess, namespace_name
 from dockyard.hub.builds_store import QUEUED, BuildsStore
-from dockyard.hub.community_access import REPO_PART_RE, RepoAccess, namespace_name, require_repository, split_path
+from dockyard.hub.community_access import REPO_PART_RE, require_repository, split_path
 from dockyard.hub.community_models import AutoBuild, Build, BuildLink, BuildTag, BuildTriggerEvent
 from dockyard.registry.management import after_commit
 from dockyard.registry.models import Repository
@@ -263,7 +264,7 @@ class BuildsService:
         ]
         builds = await self._queue(access.repository, autobuild, plans, "api", subject.username or "", [])
         if builds:
-            self._audit(access.namespace, subject.username, access.path, {"cause": "api", "builds": len(builds)})
+            self._audit(access.namespace.name, subject.username, access.path, {"cause": "api", "builds": len(builds)})
         return list(zip(plans, builds, strict=True))
 
     async def _plans(self, repository_id: int, source_type: str, source_name: str) -> list[Planned]:

@@ -1,13 +1,9 @@
-"""How the community routes find a repository and the caller's permission on it.
-
-Repository facts come from the registry's store and the permission from AccountsService (and so `decide`), the
-one path every face uses. A repository the caller cannot read does not exist as far as they can tell (404).
-"""
+"""Shared pieces of the community routes: the repository access check (the content routes' Access, so
+collaborators and teams count the same everywhere), and input types that keep bad input out of the database."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -16,12 +12,8 @@ from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.permissions import Permission, Subject
-from dockyard.accounts.service import LIBRARY, AccountsService
-from dockyard.api.errors import Forbidden, NotFound, Unauthorized
-from dockyard.registry.models import Repository
-from dockyard.registry.store import RegistryStore
-
-NOT_FOUND = "Object not found"
+from dockyard.api.errors import NotFound
+from dockyard.hub.access import NOT_FOUND, Access, RepoAccess, namespace_name
 
 # Object ids in paths, bounded so an absurd number is a 400 rather than a database error.
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -43,58 +35,21 @@ def is_plain(value: str, limit: int = 255) -> bool:
     return len(value) <= limit and "\x00" not in value
 
 
-def namespace_name(namespace: str | None) -> str:
-    """`_` (or nothing) is the library namespace, as the npm client and Docker Hub have it."""
-    return LIBRARY if namespace in (None, "", "_") else namespace
-
-
 def split_path(path: str) -> tuple[str, str]:
     """`ns/name`, or a bare `name` in the library namespace."""
     namespace, _, name = path.strip("/").rpartition("/")
-    return namespace_name(namespace), name
-
-
-@dataclass(frozen=True)
-class RepoAccess:
-    repository: Repository
-    permission: Permission
-
-    @property
-    def path(self) -> str:
-        return self.repository.path
-
-    @property
-    def namespace(self) -> str:
-        return self.repository.path.split("/", 1)[0]
-
-
-async def find_repository(session: AsyncSession, subject: Subject, namespace: str, name: str) -> RepoAccess | None:
-    """The repository and the caller's permission on it; None when it does not exist or the caller cannot read it."""
-    namespace = namespace_name(namespace)
-    if not (REPO_PART_RE.match(namespace) and REPO_PART_RE.match(name)) or len(namespace) + len(name) > 255:
-        return None
-    repository = await RegistryStore(session).repository(f"{namespace}/{name}")
-    if repository is None:
-        return None
-    permission = await AccountsService(session).permission(
-        subject, namespace, exists=True, is_private=repository.is_private
-    )
-    if permission < Permission.READ:
-        return None
-    return RepoAccess(repository, permission)
+    return namespace_name(namespace or "_"), name
 
 
 async def require_repository(
     session: AsyncSession, subject: Subject, namespace: str, name: str, need: Permission = Permission.READ
 ) -> RepoAccess:
-    access = await find_repository(session, subject, namespace, name)
-    if access is None:
+    """The repository, through the content routes' one access check (404 when it cannot be read, 401/403 when
+    `need` is not met); names that cannot exist are turned away before they reach the database."""
+    plain = namespace_name(namespace)
+    if not (REPO_PART_RE.match(plain) and REPO_PART_RE.match(name)) or len(plain) + len(name) > 255:
         raise NotFound(NOT_FOUND)
-    if access.permission < need:
-        if subject.is_anonymous:
-            raise Unauthorized("Authentication credentials were not provided.")
-        raise Forbidden("You do not have permission to perform this action.")
-    return access
+    return await Access(session).repository(subject, namespace, name, need)
 
 
 def iso(value: datetime | None) -> str | None:

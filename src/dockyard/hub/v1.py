@@ -68,6 +68,8 @@ class IndexService:
             path.split("/", 1)[0],
             exists=repository is not None,
             is_private=bool(repository and repository.is_private),
+            repository_id=repository.id if repository is not None else None,
+            path=path,
         )
         return repository, permission
 

@@ -22,8 +22,9 @@ from dockyard.accounts.service import LIBRARY
 from dockyard.api.errors import BadRequest, Conflict, NotFound
 from dockyard.db.base import utcnow
 from dockyard.events import AuditEvent, EventBus
+from dockyard.hub.access import RepoAccess
 from dockyard.hub.comments import CommentsStore
-from dockyard.hub.community_access import RepoAccess, require_repository
+from dockyard.hub.community_access import require_repository
 from dockyard.hub.community_models import AutoBuild, Webhook, WebhookDelivery, WebhookHook
 from dockyard.hub.store import HubStore
 from dockyard.registry.management import after_commit
@@ -386,5 +387,8 @@ class WebhooksService:
 
     def _audit(self, access: RepoAccess, subject: Subject, action: str, data: dict[str, Any]) -> None:
         if self.bus is not None:
-            bus, event = self.bus, AuditEvent(access.namespace, subject.username, action, access.path, data, utcnow())
+            bus, event = (
+                self.bus,
+                AuditEvent(access.namespace.name, subject.username, action, access.path, data, utcnow()),
+            )
             after_commit(self.session, lambda: bus.publish(event))
