@@ -227,11 +227,6 @@ def test_gc_removes_the_blobs_of_a_deleted_image(server: DockyardServer, tools: 
     assert all(stored(server, d) for d in doomed.blob_digests)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `gc --dry-run` leaves the unreferenced repository links in place while it counts, so it never "
-    "finds the blobs a real run removes right after (it reports 'N blob link(s), 0 blob(s)')",
-)
 def test_gc_dry_run_announces_the_blobs_a_real_run_removes(
     server: DockyardServer, tools: ContainerTools, tmp_path: Path
 ) -> None:

@@ -106,6 +106,50 @@ class GCStore:
         return set((await self.session.execute(select(Upload.id))).scalars())
 
 
+class _DryRun(Exception):
+    """Raised to roll back a dry run's transaction."""
+
+
+async def _remove_rows(session: AsyncSession, cutoff: datetime, report: GCReport) -> None:
+    """Untagged manifests (repeatedly: deleting an index can orphan its children) and blob links no manifest of
+    their repository references any more."""
+    store = GCStore(session)
+    for _ in range(10):
+        found = [m for m in await store.orphan_manifests(cutoff) if m not in report.manifests]
+        if not found:
+            break
+        report.manifests += found
+        await session.execute(delete(Manifest).where(Manifest.id.in_([m[0] for m in found])))
+    links = await store.unreferenced_links(cutoff)
+    report.links = len(links)
+    for repository_id, digest in links:
+        await session.execute(
+            delete(RepositoryBlob).where(
+                RepositoryBlob.repository_id == repository_id,
+                RepositoryBlob.digest == digest,
+                RepositoryBlob.linked_at < cutoff,
+            )
+        )
+
+
+async def _remove_blobs(db: Database, storage: FilesystemStorage, cutoff: datetime, report: GCReport) -> None:
+    async with db.reader() as session:
+        candidates = await GCStore(session).orphan_blobs(cutoff)
+    for digest in candidates:
+        async with db.writer() as session:
+            if not await GCStore(session).delete_orphan_blob(digest, cutoff):
+                continue
+        trashed = storage.move_to_trash(digest)
+        async with db.reader() as session:
+            reborn = await GCStore(session).blob_exists(digest)
+        if trashed is not None:
+            if reborn:
+                storage.restore_from_trash(digest, trashed)
+            else:
+                trashed.unlink(missing_ok=True)
+        report.blobs.append(digest)
+
+
 async def collect(
     db: Database,
     storage: FilesystemStorage,
@@ -121,52 +165,22 @@ async def collect(
     cutoff = now - timedelta(seconds=grace_seconds)
     report = GCReport()
 
-    # Deleting an index can orphan its children, so repeat until nothing more falls out.
-    for _ in range(10):
+    if dry_run:
+        # A dry run does the row deletions for real inside one transaction, reads what they would leave
+        # behind, and rolls everything back: what it reports is exactly what a real run would remove.
+        try:
+            async with db.writer() as session:
+                await _remove_rows(session, cutoff, report)
+                report.blobs = await GCStore(session).orphan_blobs(cutoff)
+                raise _DryRun
+        except _DryRun:
+            pass
+    else:
         async with db.writer() as session:
-            found = await GCStore(session).orphan_manifests(cutoff)
-            found = [m for m in found if m not in report.manifests]
-            if not found:
-                break
-            report.manifests += found
-            if not dry_run:
-                await session.execute(delete(Manifest).where(Manifest.id.in_([m[0] for m in found])))
-        if dry_run:
-            break
-    if cache is not None and report.manifests and not dry_run:
-        cache.clear()
-
-    async with db.writer() as session:
-        links = await GCStore(session).unreferenced_links(cutoff)
-        report.links = len(links)
-        if not dry_run:
-            for repository_id, digest in links:
-                await session.execute(
-                    delete(RepositoryBlob).where(
-                        RepositoryBlob.repository_id == repository_id,
-                        RepositoryBlob.digest == digest,
-                        RepositoryBlob.linked_at < cutoff,
-                    )
-                )
-
-    async with db.reader() as session:
-        candidates = await GCStore(session).orphan_blobs(cutoff)
-    for digest in candidates:
-        if dry_run:
-            report.blobs.append(digest)
-            continue
-        async with db.writer() as session:
-            if not await GCStore(session).delete_orphan_blob(digest, cutoff):
-                continue
-        trashed = storage.move_to_trash(digest)
-        async with db.reader() as session:
-            reborn = await GCStore(session).blob_exists(digest)
-        if trashed is not None:
-            if reborn:
-                storage.restore_from_trash(digest, trashed)
-            else:
-                trashed.unlink(missing_ok=True)
-        report.blobs.append(digest)
+            await _remove_rows(session, cutoff, report)
+        if cache is not None and report.manifests:
+            cache.clear()
+        await _remove_blobs(db, storage, cutoff, report)
 
     expiry = now - timedelta(seconds=upload_expiry_seconds)
     async with db.writer() as session:
