@@ -31,7 +31,9 @@ from dockyard.registry.store import RegistryStore
 
 ALGORITHM = "HS256"
 REGISTRY_AUDIENCE_PREFIX = "registry:"
-CREDENTIAL_CACHE_SECONDS = 60
+# Sign-ins changed by this process (token deleted, password set through the API) are forgotten at once; a
+# change made elsewhere (`dockyard admin set-password`, another replica) takes effect within this many seconds.
+CREDENTIAL_CACHE_SECONDS = 10
 CACHE_LIMIT = 10_000
 
 
