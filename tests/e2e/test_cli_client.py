@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from dockyard.cli.main import main
 from dockyard.client import Hub, NotFound
+from tests.client.analytics_data import seed_pulls
 from tests.client.pushing import push
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.conftest import FAST
@@ -228,25 +229,33 @@ def test_analytics_commands(hub_server: DockyardServer, unique: str, tmp_path: P
             hub.analytics_discovery()
         except NotFound:
             pytest.skip("this server does not serve the DVP Data API yet")
+    start = seed_pulls(hub_server, f"{user}/app", tmp_path)
     cli = Cli(tmp_path)
     cli("login", "--server", base, "-u", user, "--password-stdin", input=f"{password}\n")
-    shown = cli("analytics", "pulls", user, "--timespan", "weeks")
-    assert "Pulls of" in shown.stdout
-    cli("analytics", "export", user, "--year", "2026", "--view", "raw", "--output", str(tmp_path / "out"), code=2)
+    shown = cli("analytics", "pulls", user, "--timespan", "months", "--period", "last-6-months")
+    assert "Pulls of" in shown.stdout and "Pulls per period" in shown.stdout
+    assert sum(p["pullCount"] for p in cli.json("analytics", "pulls", user, "--repo", "app")["pulls"]) == 6
+    out = tmp_path / "out"
+    year, month = str(start.year), str(start.month)
+    exported = cli("analytics", "export", user, "--year", year, "--month", month, "--view", "raw", "--output", str(out))
+    files = sorted(out.iterdir())
+    assert files and sorted(exported.stdout.split()) == [str(f) for f in files]  # progress bars go to stderr
+    assert "".join(f.read_text() for f in files).count("pull_by_tag") == 6
+    cli("analytics", "export", user, "--year", year, "--view", "raw", "--output", str(out), code=2)
     cli(
         "analytics",
         "export",
         user,
         "--year",
-        "2026",
+        year,
         "--month",
-        "1",
+        month,
         "--week",
         "2",
         "--view",
         "raw",
         "--output",
-        str(tmp_path / "out"),
+        str(out),
         code=2,
     )
 

@@ -7,10 +7,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from dockyard.cli.client_support import ClientCommand, client, console, print_json, show, when
+from dockyard.cli.client_support import ClientCommand, client, print_json, show, when
 from dockyard.client import models as m
 from dockyard.client.routes_analytics import GROUPS, PERIODS, TIMESPANS, VIEWS
 
@@ -133,7 +134,8 @@ def export_command(namespace: str, year: int, month: int | None, week: int | Non
         DownloadColumn(),
         TransferSpeedColumn(),
     )
-    with client() as hub, Progress(*columns, console=console(), transient=False) as progress:
+    bars = Console(stderr=True)  # stdout is for the paths written
+    with client() as hub, Progress(*columns, console=bars, transient=False) as progress:
         paths = hub.download_export(namespace, year, timespan, number, view, output_dir, progress=_Bars(progress))
     if not paths:
         click.echo("the export has no files")
