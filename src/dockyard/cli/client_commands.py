@@ -15,6 +15,7 @@ import click
 from dockyard.cli.client_analytics import export_command, pulls_command
 from dockyard.cli.client_repos import image, repo, tag
 from dockyard.cli.client_support import (
+    RETRIES,
     ClientCommand,
     ClientGroup,
     chosen_server,
@@ -63,7 +64,7 @@ def login(server: str | None, registry_url: str | None, username: str | None, pa
                 return line
         return str(click.prompt("Two-factor authentication code", err=True)).strip()
 
-    with Hub(address, registry_url=registry_url, otp_callback=ask_code, cache=False) as hub:
+    with Hub(address, registry_url=registry_url, otp_callback=ask_code, cache=False, retries=RETRIES) as hub:
         result = hub.login(username, password)
     store().save(
         StoredLogin(

@@ -15,12 +15,14 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from dockyard.client import Hub, HubError
+from dockyard.client import Hub, HubError, RetryPolicy
 from dockyard.client.context import DOCKER_HUB_API, Context
 from dockyard.client.credentials import CredentialStore, StoredLogin, normalise_server
 
 F = TypeVar("F", bound=Callable[..., Any])
 SERVER_ENV = "DOCKYARD_SERVER"
+# A command waits at most this long for a `Retry-After` before reporting the refusal.
+RETRIES = RetryPolicy(retries=3, max_wait=15)
 
 
 class ClientCommand(click.Command):
@@ -76,7 +78,7 @@ def client(server: str | None = None) -> Hub:
     address = chosen_server(server)
     login = store().get(address)
     if login is None:
-        return Hub(address)
+        return Hub(address, retries=RETRIES)
 
     def persist(context: Context) -> None:
         if context.token is not None:
@@ -89,6 +91,7 @@ def client(server: str | None = None) -> Hub:
         token=login.token,
         refresh_token=login.refresh_token,
         on_token=persist,
+        retries=RETRIES,
     )
 
 

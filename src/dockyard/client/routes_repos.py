@@ -3,9 +3,12 @@ webhooks and automated builds."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+import httpx
 
 from dockyard.client import models as m
 from dockyard.client.calls import (
@@ -573,3 +576,65 @@ def send_registry_events(ctx: Context, envelope: Mapping[str, Any], secret: str)
     response = yield call
     data = json_of(response)
     return data if isinstance(data, dict) else {}
+
+
+def has_tags(ctx: Context, namespace: str, repository: str) -> Flow[bool]:
+    """Whether a repository has any tag (`HEAD .../tags`: 404 when it has none)."""
+    return (yield from _exists(Call("HEAD", _ns(namespace, repository) + "/tags")))
+
+
+# --- v1 API and raw requests --------------------------------------------------------------------------------------
+def _basic(ctx: Context) -> dict[str, str]:
+    credentials = ctx.basic_credentials()
+    if credentials is None or not ctx.password:
+        raise ValueError("the v1 API needs the client's username and password")
+    encoded = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+def v1_check_credentials(ctx: Context) -> Flow[bool]:
+    """Whether the client's username and password are accepted by the v1 API (`GET /v1/users/`, HTTP Basic)."""
+    response = yield Call("GET", "/v1/users/", headers=_basic(ctx), auth=False, cache=False, ok=frozenset({401}))
+    return bool(response.status_code < 300)
+
+
+def v1_update_user(ctx: Context, *, email: str | None = None, password: str | None = None) -> Flow[None]:
+    """Change the signed-in user's e-mail address or password through the v1 API (`PUT /v1/users/<name>/`)."""
+    if not ctx.username:
+        raise ValueError("the v1 API needs the client's username and password")
+    call = Call(
+        "PUT",
+        f"/v1/users/{seg(ctx.username)}/",
+        json=body(email=email, password=password),
+        headers=_basic(ctx),
+        auth=False,
+    )
+    yield call
+    if password is not None:
+        ctx.password = password
+    return None
+
+
+def request(
+    ctx: Context,
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, Any] | None = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    ok: Iterable[int] = (),
+) -> Flow[httpx.Response]:
+    """Any request to the Hub (a path under the base URL, or an absolute URL), signed in like the others, for
+    routes the SDK has no method for; the raw `httpx.Response`. Refusals raise, unless their status is in `ok`."""
+    call = Call(
+        method.upper(),
+        path,
+        params=dict(query) if query else None,
+        json=json,
+        headers=dict(headers) if headers else None,
+        ok=frozenset(ok),
+        cache=False,
+    )
+    response: httpx.Response = yield call
+    return response

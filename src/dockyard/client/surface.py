@@ -198,6 +198,7 @@ class Operations:
     get_tag = Operation(rep.get_tag)
     tag_exists = Operation(rep.tag_exists)
     delete_tag = Operation(rep.delete_tag)
+    has_tags = Operation(rep.has_tags)
     images_summary = Operation(rep.images_summary)
     list_images = ListOperation(rep.list_images)
     image_tags = ListOperation(rep.image_tags)
@@ -245,6 +246,10 @@ class Operations:
     add_build_link = Operation(rep.add_build_link)
     delete_build_link = Operation(rep.delete_build_link)
     send_registry_events = Operation(rep.send_registry_events)
+    # v1 API, and any other request
+    v1_check_credentials = Operation(rep.v1_check_credentials)
+    v1_update_user = Operation(rep.v1_update_user)
+    request = Operation(rep.request)
     # DVP Data API
     analytics_discovery = Operation(dvp.analytics_discovery)
     analytics_namespaces = Operation(dvp.analytics_namespaces)
