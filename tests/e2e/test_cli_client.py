@@ -164,11 +164,13 @@ def test_login_with_a_second_factor_then_prune(hub_server: DockyardServer, uniqu
     with Hub(base, username=user, password=password) as hub:
         pusher = hub.create_access_token("push").token  # with a second factor, the password alone cannot push
         totp = pyotp.TOTP(hub.enable_totp().secret)
-        hub.confirm_totp(totp.at(time.time() - 30))
+        hub.confirm_totp(totp.now())
     cli = Cli(tmp_path)
     cli("login", "--server", base, "-u", user, "--password-stdin", input=f"{password}\n", code=1)  # no code
     cli("login", "--server", base, "-u", user, "--password-stdin", input=f"{password}\n000000\n", code=1)
-    logged_in = cli("login", "--server", base, "-u", user, "--password-stdin", input=f"{password}\n{totp.now()}\n")
+    logged_in = cli(
+        "login", "--server", base, "-u", user, "--password-stdin", input=f"{password}\n{totp.at(time.time() + 30)}\n"
+    )
     assert "Login Succeeded" in logged_in.stdout
     assert cli.json("account", "info")["user"]["username"] == user
 

@@ -51,10 +51,10 @@ def new_user(server: DockyardServer, name: str) -> tuple[str, str]:
     return name, password
 
 
-def previous_code(totp: pyotp.TOTP) -> str:
-    """The code of the time step before now: accepted (one step of drift), and leaves the current step's code
-    unused for the sign-in that follows."""
-    return totp.at(time.time() - 30)
+def next_code(totp: pyotp.TOTP) -> str:
+    """The code of the time step after now. The server accepts one step of drift and each step once, so after
+    confirming enrolment with the current code this one signs in, even if a step boundary passes in between."""
+    return totp.at(time.time() + 30)
 
 
 def test_second_factor_then_a_personal_access_token(hub_server: DockyardServer, unique: str, tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_second_factor_then_a_personal_access_token(hub_server: DockyardServer, 
         assert not hub.two_factor_status().enabled
         enrolment = hub.enable_totp()
         totp = pyotp.TOTP(enrolment.secret)
-        assert hub.confirm_totp(previous_code(totp)).recovery_codes
+        assert hub.confirm_totp(totp.now()).recovery_codes
         assert hub.two_factor_status().enabled
 
     with Hub(base) as anonymous, pytest.raises(TwoFactorRequired) as challenged:
@@ -76,7 +76,7 @@ def test_second_factor_then_a_personal_access_token(hub_server: DockyardServer, 
 
     def code() -> str:
         asked.append(user)
-        return totp.now()
+        return next_code(totp)
 
     with Hub(base, username=user, password=password, otp_callback=code) as hub:
         assert hub.me().username == user  # signs in on the first call, asking for the code once
