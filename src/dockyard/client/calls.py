@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from dockyard.client.errors import error_for
 
@@ -161,19 +161,6 @@ def model(cls: type[M], response: httpx.Response) -> M:
 def models(cls: type[M], response: httpx.Response) -> list[M]:
     data = json_of(response)
     return [cls.model_validate(item) for item in (data or [])]
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def parse(cls: Any, data: Any) -> Any:
-    """Validate data against any type (a model, a list of models, a dict...)."""
-    if isinstance(cls, type) and issubclass(cls, BaseModel):
-        return cls.model_validate(data)
-    adapter = _ADAPTERS.get(cls)
-    if adapter is None:
-        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
-    return adapter.validate_python(data)
 
 
 def item_parser(cls: type[M]) -> Callable[[Any], M]:

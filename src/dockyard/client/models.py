@@ -6,11 +6,9 @@ from a newer one still parses. Timestamps become timezone-aware `datetime`s (emp
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-
-T = TypeVar("T")
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -26,15 +24,6 @@ class HubModel(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The model as JSON-ready data, extra fields included."""
         return self.model_dump(mode="json", by_alias=True)
-
-
-class Page(HubModel, Generic[T]):
-    """One page of a Django REST Framework-style list."""
-
-    count: int | None = None
-    next: str | None = None
-    previous: str | None = None
-    results: list[T] = Field(default_factory=list)
 
 
 # --- sign-in ----------------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from dockyard.client.calls import (
     Flow,
     Listing,
     body,
-    check,
     delete,
     fetch,
     fetch_list,
@@ -483,10 +482,7 @@ def resend_invite(ctx: Context, invite_id: str) -> Flow[None]:
 
 def accept_invite(ctx: Context, invite_id: str) -> Flow[None]:
     """Accept an invite and join the organisation."""
-    call = post(f"/v2/invites/{seg(invite_id)}/accept", invalidates=("/v2/user", "/v2/orgs"))
-    response = yield call
-    check(response)
-    return None
+    return (yield from send(post(f"/v2/invites/{seg(invite_id)}/accept", invalidates=("/v2/user", "/v2/orgs"))))
 
 
 def decline_invite(ctx: Context, invite_id: str) -> Flow[None]:
