@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from dockyard.cli.client_support import ClientCommand, client, print_json, show, when
-from dockyard.client import models as m
-from dockyard.client.routes_analytics import GROUPS, PERIODS, TIMESPANS, VIEWS
+from dockyard.client.constants import GROUPS, PERIODS, TIMESPANS, VIEWS
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from dockyard.client import models as m
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 40
@@ -39,6 +41,8 @@ def _totals(data: m.PullData) -> OrderedDict[str, int]:
 
 
 def render_pulls(title: str, data: m.PullData) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_edge=False, box=None, header_style="bold", pad_edge=False)
     for header in ("START", "END", "REPOSITORY", "COUNTRY", "PULLS", "UNIQUE IPS"):
         table.add_column(header, overflow="fold", justify="right" if header in ("PULLS", "UNIQUE IPS") else "left")
@@ -124,6 +128,9 @@ class _Bars:
 )
 def export_command(namespace: str, year: int, month: int | None, week: int | None, view: str, output_dir: Path) -> None:
     """Download the CSV export of NAMESPACE for one month or week, with progress bars."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
     if (month is None) == (week is None):
         raise click.UsageError("give exactly one of --month and --week")
     timespan, number = ("months", month) if month is not None else ("weeks", week)

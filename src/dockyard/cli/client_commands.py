@@ -15,7 +15,6 @@ import click
 from dockyard.cli.client_analytics import export_command, pulls_command
 from dockyard.cli.client_repos import image, repo, tag
 from dockyard.cli.client_support import (
-    RETRIES,
     ClientCommand,
     ClientGroup,
     chosen_server,
@@ -25,13 +24,13 @@ from dockyard.cli.client_support import (
     listing,
     print_fields,
     print_json,
+    retries,
     signed_in_user,
     store,
     when,
 )
-from dockyard.client import Hub, HubError
+from dockyard.client.constants import RATE_LIMIT_PROBE
 from dockyard.client.credentials import StoredLogin
-from dockyard.client.registry import RATE_LIMIT_PROBE
 
 
 # --- login / logout ----------------------------------------------------------------------------------------------
@@ -64,7 +63,9 @@ def login(server: str | None, registry_url: str | None, username: str | None, pa
                 return line
         return str(click.prompt("Two-factor authentication code", err=True)).strip()
 
-    with Hub(address, registry_url=registry_url, otp_callback=ask_code, cache=False, retries=RETRIES) as hub:
+    from dockyard.client import Hub
+
+    with Hub(address, registry_url=registry_url, otp_callback=ask_code, cache=False, retries=retries()) as hub:
         result = hub.login(username, password)
     store().save(
         StoredLogin(
@@ -82,6 +83,8 @@ def login(server: str | None, registry_url: str | None, username: str | None, pa
 @click.option("--server", help="The Hub to sign out of (default: the current one).")
 def logout(server: str | None) -> None:
     """Revoke the stored session on the server and forget its tokens."""
+    from dockyard.client import HubError
+
     address = chosen_server(server)
     stored = store().get(address)
     if stored is None:
@@ -106,6 +109,8 @@ def account() -> None:
 @format_option
 def account_info(output_format: str) -> None:
     """Who you are signed in as, with your private-repository quota."""
+    from dockyard.client import HubError
+
     with client() as hub:
         user = hub.me()
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,8 +22,9 @@ from dockyard.cli.client_support import (
     split_tagged,
     when,
 )
-from dockyard.client import HubError
-from dockyard.client import models as m
+
+if TYPE_CHECKING:
+    from dockyard.client import models as m
 
 # --- repositories --------------------------------------------------------------------------------------------------
 
@@ -141,6 +142,8 @@ def repo_describe(
 @force_option
 def repo_rm(name: str, force: bool) -> None:
     """Delete NAMESPACE/REPOSITORY with all its tags and images."""
+    from dockyard.client import HubError
+
     namespace, repository = split_repository(name)
     with client() as hub:
         if not force:
@@ -198,6 +201,8 @@ def tag_ls(name: str, ordering: str | None, name_filter: str | None, output_form
 @format_option
 def tag_inspect(name: str, output_format: str) -> None:
     """A tag: what the Hub knows of it, and its manifest from the registry."""
+    from dockyard.client import HubError
+
     namespace, repository, reference = split_tagged(name)
     manifest: m.Manifest | None = None
     with client() as hub:

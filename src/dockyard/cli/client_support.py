@@ -1,6 +1,9 @@
 """What the client commands share: the signed-in `Hub` built from stored credentials, error handling (a server's
 refusal exits with 1 and its message on stderr; click's usage errors keep exit code 2), `--format table|json`,
-tables, and parsing `NS/REPO[:TAG]`."""
+tables, and parsing `NS/REPO[:TAG]`.
+
+The SDK (httpx, pydantic) and rich are imported when a client command runs, not when `dockyard` starts, so the
+server commands start as fast as before."""
 
 from __future__ import annotations
 
@@ -8,27 +11,37 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from dockyard.client import Hub, HubError, RetryPolicy
-from dockyard.client.context import DOCKER_HUB_API, Context
+from dockyard.client.constants import DOCKER_HUB_API
 from dockyard.client.credentials import CredentialStore, StoredLogin, normalise_server
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dockyard.client import Hub, RetryPolicy
+    from dockyard.client.context import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 SERVER_ENV = "DOCKYARD_SERVER"
 # A command waits at most this long for a `Retry-After` before reporting the refusal.
-RETRIES = RetryPolicy(retries=3, max_wait=15)
+MAX_RETRY_WAIT = 15.0
+
+
+def retries() -> RetryPolicy:
+    from dockyard.client import RetryPolicy
+
+    return RetryPolicy(retries=3, max_wait=MAX_RETRY_WAIT)
 
 
 class ClientCommand(click.Command):
     """A command talking to a server: its refusals become `Error: <status> <message>` and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from dockyard.client.errors import HubError
+
         try:
             return super().invoke(ctx)
         except HubError as exc:
@@ -75,10 +88,12 @@ def stored_login(server: str | None = None) -> StoredLogin | None:
 def client(server: str | None = None) -> Hub:
     """A Hub for the chosen server, signed in with its stored tokens (anonymous when there are none). Tokens the
     SDK renews are written back to the store."""
+    from dockyard.client import Hub
+
     address = chosen_server(server)
     login = store().get(address)
     if login is None:
-        return Hub(address, retries=RETRIES)
+        return Hub(address, retries=retries())
 
     def persist(context: Context) -> None:
         if context.token is not None:
@@ -91,7 +106,7 @@ def client(server: str | None = None) -> Hub:
         token=login.token,
         refresh_token=login.refresh_token,
         on_token=persist,
-        retries=RETRIES,
+        retries=retries(),
     )
 
 
@@ -125,6 +140,8 @@ def split_tagged(value: str) -> tuple[str, str, str]:
 # --- output --------------------------------------------------------------------------------------------------------
 def console() -> Console:
     """Rich output; when stdout is not a terminal, as wide as needed, so piped tables are never wrapped."""
+    from rich.console import Console
+
     out = Console(soft_wrap=False, highlight=False)
     if not out.is_terminal:
         out = Console(soft_wrap=False, highlight=False, width=100_000)
@@ -160,6 +177,8 @@ def size(value: int | None) -> str:
 
 
 def as_data(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):
@@ -174,6 +193,8 @@ def print_json(value: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_edge=False, box=None, header_style="bold", pad_edge=False)
     for header in headers:
         table.add_column(header, overflow="fold")
@@ -183,6 +204,8 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
 
 
 def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, show_edge=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")

@@ -10,26 +10,55 @@ for Docker Hub itself (whose hosts are the defaults).
 `Hub` blocks; `AsyncHub` has the same operations as coroutines and async iterators. Results are pydantic models
 (`dockyard.client.models`) that keep unknown fields; refusals raise `HubError` subclasses carrying the status
 and the server's message (`dockyard.client.errors`).
+
+The names below are imported on first use, so that importing a light submodule (the CLI's credentials store,
+the constants) does not load httpx and pydantic.
 """
 
-from dockyard.client.aio import AsyncHub
-from dockyard.client.cache import ResponseCache
-from dockyard.client.context import Context
-from dockyard.client.errors import (
-    AuthenticationError,
-    BadRequest,
-    Conflict,
-    ConnectionFailed,
-    HubError,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ServerError,
-    TwoFactorRequired,
-)
-from dockyard.client.hub import Hub
-from dockyard.client.paging import AsyncPaged, Paged
-from dockyard.client.retry import RetryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.client.aio import AsyncHub
+    from dockyard.client.cache import ResponseCache
+    from dockyard.client.context import Context
+    from dockyard.client.errors import (
+        AuthenticationError,
+        BadRequest,
+        Conflict,
+        ConnectionFailed,
+        HubError,
+        NotFound,
+        PermissionDenied,
+        RateLimited,
+        ServerError,
+        TwoFactorRequired,
+    )
+    from dockyard.client.hub import Hub
+    from dockyard.client.paging import AsyncPaged, Paged
+    from dockyard.client.retry import RetryPolicy
+
+_WHERE = {
+    "AsyncHub": "aio",
+    "AsyncPaged": "paging",
+    "AuthenticationError": "errors",
+    "BadRequest": "errors",
+    "Conflict": "errors",
+    "ConnectionFailed": "errors",
+    "Context": "context",
+    "Hub": "hub",
+    "HubError": "errors",
+    "NotFound": "errors",
+    "Paged": "paging",
+    "PermissionDenied": "errors",
+    "RateLimited": "errors",
+    "ResponseCache": "cache",
+    "RetryPolicy": "retry",
+    "ServerError": "errors",
+    "TwoFactorRequired": "errors",
+}
 
 __all__ = [
     "AsyncHub",
@@ -50,3 +79,16 @@ __all__ = [
     "ServerError",
     "TwoFactorRequired",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dockyard.client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"dockyard.client.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -13,13 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dockyard.client.cache import ResponseCache
+from dockyard.client.constants import (
+    DOCKER_HUB_API,
+    DOCKER_HUB_AUTH,
+    DOCKER_HUB_REGISTRY,
+    DOCKER_HUB_SERVICE,
+    DVP_PATH,
+)
 from dockyard.client.retry import RetryPolicy
 
-DOCKER_HUB_API = "https://hub.docker.com"
-DOCKER_HUB_REGISTRY = "https://registry-1.docker.io"
-DOCKER_HUB_AUTH = "https://auth.docker.io/token"
-DOCKER_HUB_SERVICE = "registry.docker.io"
-DVP_PATH = "/api/publisher/analytics/v1"
 # Renew a Hub token this many seconds before its `exp`.
 EXPIRY_MARGIN = 30
 

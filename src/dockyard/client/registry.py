@@ -20,6 +20,7 @@ import httpx
 
 from dockyard.client import models as m
 from dockyard.client.calls import Call, Flow, json_of, repo_path, seg
+from dockyard.client.constants import RATE_LIMIT_PROBE
 from dockyard.client.context import Context, RegistryToken
 from dockyard.client.errors import error_for
 
@@ -30,7 +31,6 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 ACCEPT = ", ".join(MANIFEST_TYPES)
-RATE_LIMIT_PROBE = "ratelimitpreview/test"
 _PARAM = re.compile(r'(\w+)="([^"]*)"|(\w+)=([^,\s]+)')
 _LIMIT = re.compile(r"^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 

@@ -10,13 +10,9 @@ from urllib.parse import unquote, urlsplit
 
 from dockyard.client import models as m
 from dockyard.client.calls import Download, Flow, ProgressCallback, fetch, get, params, seg
+from dockyard.client.constants import MAX_REPOS
 from dockyard.client.context import Context
 
-TIMESPANS = ("months", "weeks")
-PERIODS = ("last-2-months", "last-3-months", "last-6-months", "last-12-months")
-GROUPS = ("repo", "namespace")
-VIEWS = ("raw", "summary", "repo-summary", "namespace-summary")
-MAX_REPOS = 50
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
