@@ -33,3 +33,12 @@ if [ "$want_test" = 1 ]; then
 else
   .venv/bin/pip install -q -e .
 fi
+
+if [ "$want_test" = 1 ]; then
+  # The npm docker-hub-api package that tests/e2e/test_npm_client.py drives, pinned by tests/npm/package-lock.json.
+  if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix tests/npm --no-audit --no-fund --loglevel=error >/dev/null
+  else
+    echo "setup: npm not found; tests/e2e/test_npm_client.py will be skipped" >&2
+  fi
+fi
