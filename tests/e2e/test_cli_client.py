@@ -153,6 +153,12 @@ def test_a_session_with_repositories_tags_and_tokens(hub_server: DockyardServer,
     cli("repo", "rm", f"{user}/app", "--force")
     assert cli.json("repo", "ls") == []
 
+    # A session revoked elsewhere: the refusal says to log in again.
+    [stored] = json.loads(cli.credentials.read_text())["servers"].values()
+    with Hub(base, token=stored["token"], refresh_token=stored["refresh_token"]) as elsewhere:
+        elsewhere.logout()
+    assert "run `dockyard login` again" in cli("account", "info", code=1).stderr
+
     assert "Removing login credentials" in cli("logout").stdout
     assert user not in cli.credentials.read_text()
     cli("account", "info", code=1)

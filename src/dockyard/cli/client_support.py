@@ -40,10 +40,13 @@ class ClientCommand(click.Command):
     """A command talking to a server: its refusals become `Error: <status> <message>` and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from dockyard.client.errors import HubError
+        from dockyard.client.errors import AuthenticationError, HubError
 
         try:
             return super().invoke(ctx)
+        except AuthenticationError as exc:
+            hint = " (your session has ended: run `dockyard login` again)" if ctx.info_name != "login" else ""
+            raise click.ClickException(f"{exc}{hint if stored_login() else ''}") from None
         except HubError as exc:
             raise click.ClickException(str(exc)) from None
         except ValueError as exc:
