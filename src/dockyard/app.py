@@ -102,6 +102,7 @@ async def _periodic_gc(services: Services) -> None:
                 grace_seconds=settings.gc_grace_seconds,
                 upload_expiry_seconds=settings.upload_expiry_seconds,
                 dry_run=False,
+                cache=services.registry.cache,
             )
         except Exception:
             log.exception("periodic garbage collection failed")

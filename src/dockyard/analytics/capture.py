@@ -30,7 +30,7 @@ from dockyard.analytics.enrich import Enricher
 from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.analytics.useragents import clip, parse
 from dockyard.config import Settings
-from dockyard.events import EventBus
+from dockyard.events import EventBus, wait_for_wake
 from dockyard.registry.events import ManifestRequested
 
 log = logging.getLogger(__name__)
@@ -222,9 +222,7 @@ class Capture:
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.flush_seconds)
             try:
                 await self.flush()
             except Exception:

@@ -22,7 +22,7 @@ from dockyard.accounts.permissions import Subject
 from dockyard.accounts.service import AccountsService
 from dockyard.api.errors import NotFound
 from dockyard.db import Database
-from dockyard.events import AuditEvent, EventBus
+from dockyard.events import AuditEvent, EventBus, wait_for_wake
 from dockyard.hub.community_models import AuditLog
 from dockyard.registry.events import ManifestPushed, TagDeleted
 
@@ -169,8 +169,9 @@ class AuditRecorder:
                 try:
                     async with self.db.writer() as session:
                         await session.execute(insert(AuditLog), batch)
-                except Exception:
-                    # Put the batch back so a passing database hiccup loses nothing; the next flush retries.
+                except BaseException:
+                    # Put the batch back so a passing database hiccup, or a cancellation at shutdown, loses
+                    # nothing: the next flush (or the final one in stop()) writes it.
                     self._buffer[:0] = batch
                     raise
                 written += len(batch)
@@ -178,9 +179,7 @@ class AuditRecorder:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
-            self._wake.clear()
+            await wait_for_wake(self._wake, FLUSH_SECONDS)
             try:
                 await self.flush()
             except Exception:

@@ -30,7 +30,7 @@ import anyio.to_thread
 
 from dockyard.accounts.permissions import Subject
 from dockyard.db import utcnow
-from dockyard.events import EventBus
+from dockyard.events import EventBus, wait_for_wake
 from dockyard.hub.builds import BuildsService
 from dockyard.hub.builds_store import FAILED, SUCCESS, BuildsStore
 from dockyard.hub.community_models import Build
@@ -409,9 +409,7 @@ class BuildRunner:
                 await self.cycle()
             except Exception:
                 log.exception("build queue pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            self._wake.clear()
+            await wait_for_wake(self._wake, POLL_SECONDS)
 
     def start(self) -> None:
         if self.concurrency > 0:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from dockyard.db import Database
-from dockyard.events import EventBus
+from dockyard.events import EventBus, wait_for_wake
 from dockyard.registry.events import ManifestRequested
 from dockyard.registry.management import PullTally, RegistryManagement
 from dockyard.registry.service import RegistryService
@@ -69,17 +69,16 @@ class PullRecorder:
             try:
                 async with self.db.writer() as session:
                     await self.management.record_pulls(session, tallies)
-            except Exception:
-                # Put the batch back for the next attempt; the transaction wrote none of it.
+            except BaseException:
+                # Put the batch back for the next attempt (also when cancelled at shutdown, so the final flush
+                # writes it); the transaction wrote none of it.
                 self._buffer[:0] = batch[: max(0, MAX_BUFFERED - len(self._buffer))]
                 raise
             return len(batch)
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.interval)
             try:
                 await self.flush()
             except Exception:

@@ -22,7 +22,7 @@ import anyio.to_thread
 from dockyard import __version__
 from dockyard.config import Settings
 from dockyard.db import Database, utcnow
-from dockyard.events import EventBus
+from dockyard.events import EventBus, wait_for_wake
 from dockyard.hub.community_models import WebhookDelivery
 from dockyard.hub.webhooks import WebhooksService, WebhooksStore, callback_key, callback_url
 from dockyard.registry.events import ManifestPushed
@@ -203,9 +203,7 @@ class WebhookDispatcher:
                 log.exception("webhook delivery pass failed")
                 wait = self.poll_seconds
             timeout = self.poll_seconds if wait is None else min(wait, self.poll_seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+            await wait_for_wake(self._wake, timeout)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
