@@ -29,6 +29,9 @@ class ManifestCache:
         # repository path -> reference (tag or digest) -> (expiry, manifest)
         self._repositories: dict[str, dict[str, tuple[float, CachedManifest]]] = {}
         self._bytes = 0
+        # Bumped by every invalidation. A lookup that read the database before a change committed must not put
+        # its stale answer back after the change invalidated the cache: it passes the epoch it started in.
+        self.epoch = 0
 
     def get(self, path: str, reference: str) -> CachedManifest | None:
         entry = self._repositories.get(path, {}).get(reference)
@@ -39,9 +42,9 @@ class ManifestCache:
             return None
         return entry[1]
 
-    def put(self, path: str, reference: str, manifest: CachedManifest) -> None:
+    def put(self, path: str, reference: str, manifest: CachedManifest, epoch: int) -> None:
         size = len(manifest.content)
-        if self.ttl <= 0 or size > self.max_bytes // 16:
+        if self.ttl <= 0 or size > self.max_bytes // 16 or epoch != self.epoch:
             return
         if self._bytes + size > self.max_bytes:
             self.clear()
@@ -54,10 +57,12 @@ class ManifestCache:
 
     def invalidate(self, path: str) -> None:
         """Forget everything about one repository (called after any change to it in this process)."""
+        self.epoch += 1
         references = self._repositories.pop(path, None)
         if references:
             self._bytes -= sum(len(entry[1].content) for entry in references.values())
 
     def clear(self) -> None:
+        self.epoch += 1
         self._repositories.clear()
         self._bytes = 0

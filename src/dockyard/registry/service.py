@@ -383,6 +383,7 @@ class RegistryService:
             )
 
     async def _lookup_manifest(self, repo: Repo, reference: str, by_digest: bool) -> CachedManifest:
+        epoch = self.cache.epoch
         async with self.db.reader() as session:
             store = RegistryStore(session)
             row = await store.manifest_row(repo.path, reference, by_digest=by_digest, with_content=True)
@@ -391,7 +392,7 @@ class RegistryService:
                     raise NameUnknown(f"repository {repo.name} not known to registry")
                 raise ManifestUnknown(detail={"reference": reference})
         found = CachedManifest(row[0], row.digest, row.media_type, row.size, row.content)
-        self.cache.put(repo.path, reference, found)
+        self.cache.put(repo.path, reference, found, epoch)
         return found
 
     async def _negotiate(
