@@ -52,6 +52,11 @@ class Settings:
     analytics_flush_events: int = 50_000
     analytics_mmdb: str = ""
     events_token: str = ""
+    analytics_window_seconds: int = 60
+    analytics_interval_seconds: int = 3600
+    analytics_export_max_rows: int = 1_000_000
+    analytics_download_ttl_seconds: int = 3600
+    analytics_memory_limit: str = "1GB"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -117,6 +122,11 @@ class Settings:
             "DOCKYARD_ANALYTICS_FLUSH_EVENTS": ("analytics_flush_events", int),
             "DOCKYARD_ANALYTICS_MMDB": ("analytics_mmdb", str),
             "DOCKYARD_EVENTS_TOKEN": ("events_token", str),
+            "DOCKYARD_ANALYTICS_WINDOW_SECONDS": ("analytics_window_seconds", int),
+            "DOCKYARD_ANALYTICS_INTERVAL_SECONDS": ("analytics_interval_seconds", int),
+            "DOCKYARD_ANALYTICS_EXPORT_MAX_ROWS": ("analytics_export_max_rows", int),
+            "DOCKYARD_ANALYTICS_DOWNLOAD_TTL_SECONDS": ("analytics_download_ttl_seconds", int),
+            "DOCKYARD_ANALYTICS_MEMORY_LIMIT": ("analytics_memory_limit", str),
         }
         for name, (attr, convert) in converters.items():
             if env.get(name):

@@ -12,6 +12,7 @@ import click
 from dockyard.accounts.errors import AccountsError
 from dockyard.accounts.service import AccountsService
 from dockyard.analytics.commands import analytics
+from dockyard.analytics.run_command import run_command
 from dockyard.cli.client_commands import register as register_client_commands
 from dockyard.config import Settings
 
@@ -229,6 +230,7 @@ def set_private_repo_limit(ctx: click.Context, account: str, limit: str) -> None
     click.echo(f"{account} may have {'any number of' if value is None else value} private repositories")
 
 
+analytics.add_command(run_command)
 main.add_command(analytics)
 # The client commands (login, repo, tag, token, analytics pulls/export...) talk to a Hub over HTTP.
 register_client_commands(main)

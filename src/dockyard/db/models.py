@@ -5,6 +5,7 @@ from dockyard.accounts import models as accounts_models
 from dockyard.accounts import models_people as people_models
 from dockyard.accounts import sessions as session_models
 from dockyard.accounts import twofactor as twofactor_models
+from dockyard.analytics import models as analytics_models
 from dockyard.db.base import Base
 from dockyard.hub import community_models
 from dockyard.hub import models as hub_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "access_token_models",
     "accounts_models",
+    "analytics_models",
     "community_models",
     "hub_models",
     "people_models",

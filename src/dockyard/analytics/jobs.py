@@ -1,0 +1,280 @@
+"""The analytics job: what `dockyard analytics run` does, and what the server does every
+DOCKYARD_ANALYTICS_INTERVAL_SECONDS.
+
+1. Classify every day whose inputs changed since it was last classified: its own event segments, the segments
+   of the days around it (their first and last window are context), the carry from the day before, the window
+   setting. Days go in order, so a changed carry passes on to the next day; a day's actions file is replaced
+   atomically.
+2. Summarise every week and month whose days' actions changed.
+3. Export every complete period (as of today, UTC) whose summaries changed since it was last exported.
+
+Two jobs never run at once, in one process or across replicas: a lease row in the database names the holder
+until it expires (renewed between steps); a job that finds it taken does nothing. Everything is idempotent, so a
+job that dies half-way is simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from dockyard.analytics import actions, segments
+from dockyard.analytics.classify import Carry, Classifier, connect
+from dockyard.analytics.exports import export_period
+from dockyard.analytics.models import AnalyticsDay
+from dockyard.analytics.periods import Period, touching
+from dockyard.analytics.store import AnalyticsStore
+from dockyard.analytics.summaries import summarize
+from dockyard.config import Settings
+from dockyard.db import Database
+
+log = logging.getLogger(__name__)
+
+LEASE = "analytics-job"
+LEASE_SECONDS = 600.0
+# Bump when the classification changes meaning, so every day is classified again.
+CLASSIFIER_VERSION = "1"
+
+
+@dataclass
+class JobReport:
+    skipped: bool = False
+    days: list[date] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(actions.ACTIONS, 0))
+    summarized: list[Period] = field(default_factory=list)
+    exported: list[Period] = field(default_factory=list)
+    files: int = 0
+
+    def lines(self) -> list[str]:
+        if self.skipped:
+            return ["another analytics job holds the lease; nothing done"]
+        counts = ", ".join(f"{name} {count}" for name, count in self.counts.items())
+        return [
+            f"classified {len(self.days)} days ({counts})",
+            f"summarised {len(self.summarized)} periods" + _labels(self.summarized),
+            f"exported {len(self.exported)} periods in {self.files} files" + _labels(self.exported),
+        ]
+
+
+def _labels(periods: list[Period]) -> str:
+    return f": {', '.join(p.label for p in sorted(periods))}" if periods else ""
+
+
+@dataclass(frozen=True)
+class _Classified:
+    day: date
+    fingerprint: str
+    output: str
+    carry: str
+    events: int
+    counts: dict[str, int]
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+class AnalyticsJob:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.data_dir = settings.data_dir
+        self.holder = uuid.uuid4().hex
+
+    def _connect(self) -> Any:
+        return connect(
+            memory_limit=self.settings.analytics_memory_limit or None,
+            temp_dir=self.data_dir / "analytics" / "tmp",
+        )
+
+    async def run(self, as_of: date | None = None) -> JobReport:
+        """Process everything pending; periods ending on or before `as_of` (default: today, UTC) count as
+        complete and are exported."""
+        today = as_of or datetime.now(UTC).date()
+        if not await self._lease():
+            return JobReport(skipped=True)
+        report = JobReport()
+        try:
+            con = await anyio.to_thread.run_sync(self._connect)
+            try:
+                await self._classify(con, report)
+                await self._lease()
+                await self._summarize(con, report)
+                await self._lease()
+                await self._export(con, report, today)
+            finally:
+                con.close()
+        finally:
+            async with self.db.writer() as session:
+                await AnalyticsStore(session).release_lease(LEASE, self.holder)
+        return report
+
+    async def _lease(self) -> bool:
+        async with self.db.writer() as session:
+            return await AnalyticsStore(session).acquire_lease(LEASE, self.holder, LEASE_SECONDS)
+
+    # --- 1. classification ---------------------------------------------------------------------------------------
+    async def _classify(self, con: Any, report: JobReport) -> None:
+        async with self.db.reader() as session:
+            known = await AnalyticsStore(session).days()
+        classifier = Classifier(con, self.settings.analytics_window_seconds)
+        carried: dict[date, str] = {day: row.carry for day, row in known.items()}
+        for day in segments.days(self.data_dir):
+            previous = day - timedelta(days=1)
+            carry_in = carried.get(previous, "[]")
+            fingerprint = self._fingerprint(day, carry_in)
+            state = known.get(day)
+            if state is not None and state.fingerprint == fingerprint:
+                continue
+            done = await anyio.to_thread.run_sync(self._classify_day, classifier, day, carry_in, fingerprint)
+            async with self.db.writer() as session:
+                await AnalyticsStore(session).save_day(
+                    day,
+                    fingerprint=done.fingerprint,
+                    output=done.output,
+                    carry=done.carry,
+                    events=done.events,
+                    actions=sum(done.counts.values()),
+                )
+            carried[day] = done.carry
+            report.days.append(day)
+            for name, count in done.counts.items():
+                report.counts[name] += count
+
+    def _fingerprint(self, day: date, carry_in: str) -> str:
+        def names(of: date) -> list[str]:
+            return [path.name for path in segments.segment_paths(self.data_dir, of, of)]
+
+        return _digest(
+            {
+                "version": CLASSIFIER_VERSION,
+                "window": self.settings.analytics_window_seconds,
+                "day": names(day),
+                "before": names(day - timedelta(days=1)),
+                "after": names(day + timedelta(days=1)),
+                "carry": carry_in,
+            }
+        )
+
+    def _classify_day(self, classifier: Classifier, day: date, carry_in: str, fingerprint: str) -> _Classified:
+        result = classifier.classify_day(self.data_dir, day, Carry.from_json(carry_in))
+        path = actions.write_day(self.data_dir, day, result.actions)
+        return _Classified(
+            day, fingerprint, _file_digest(path), result.carry.to_json(), result.events, dict(result.counts)
+        )
+
+    # --- 2. summaries --------------------------------------------------------------------------------------------
+    async def _summarize(self, con: Any, report: JobReport) -> None:
+        async with self.db.reader() as session:
+            store = AnalyticsStore(session)
+            days = await store.days()
+            known = await store.periods()
+        for period in sorted(touching(days)):
+            fingerprint = self._period_fingerprint(period, days)
+            state = known.get(period)
+            if state is not None and state.fingerprint == fingerprint:
+                continue
+            rows = await anyio.to_thread.run_sync(summarize, con, self.data_dir, period)
+            async with self.db.writer() as session:
+                await AnalyticsStore(session).replace_summaries(period, fingerprint, rows)
+            report.summarized.append(period)
+
+    @staticmethod
+    def _period_fingerprint(period: Period, days: dict[date, AnalyticsDay]) -> str:
+        return _digest([(day.isoformat(), days[day].output) for day in period.days() if day in days])
+
+    # --- 3. exports ----------------------------------------------------------------------------------------------
+    async def _export(self, con: Any, report: JobReport, today: date) -> None:
+        async with self.db.reader() as session:
+            store = AnalyticsStore(session)
+            periods = await store.periods()
+        for period, state in sorted(periods.items()):
+            if not period.complete(today) or state.exported == state.fingerprint:
+                continue
+            async with self.db.reader() as session:
+                store = AnalyticsStore(session)
+                rows = await anyio.to_thread.run_sync(summarize, con, self.data_dir, period)
+                namespaces = {row.namespace for row in rows}
+                existing = await store.existing_accounts(namespaces)
+            # The owner of a namespace's repositories is the account the namespace is (none for namespaces
+            # known only from another registry's notifications).
+            owners = {namespace: namespace for namespace in existing}
+            generation = f"{state.fingerprint[:12]}-{uuid.uuid4().hex[:6]}"
+            files = await anyio.to_thread.run_sync(
+                functools.partial(
+                    export_period,
+                    con,
+                    self.data_dir,
+                    period,
+                    generation,
+                    rows,
+                    owners,
+                    self.settings.analytics_export_max_rows,
+                )
+            )
+            async with self.db.writer() as session:
+                store = AnalyticsStore(session)
+                stale = await store.replace_exports(period, files)
+                await store.mark_exported(period, state.fingerprint)
+            await anyio.to_thread.run_sync(self._remove, stale)
+            report.exported.append(period)
+            report.files += len(files)
+
+    def _remove(self, paths: list[str]) -> None:
+        directories = set()
+        for relative in paths:
+            path = self.data_dir / relative
+            path.unlink(missing_ok=True)
+            directories.add(path.parent.parent)  # the generation directory
+        for directory in directories:
+            if directory.is_dir() and not any(directory.rglob("*.csv")):
+                shutil.rmtree(directory, ignore_errors=True)
+
+
+async def periodic(job: AnalyticsJob, interval: float, before: Any = None) -> None:
+    """Run the job every `interval` seconds until cancelled; `before` (an async callable) runs first each time
+    (the server flushes the capture buffer there, so the job sees the latest events)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if before is not None:
+                await before()
+            report = await job.run()
+            for line in report.lines():
+                log.info("analytics: %s", line)
+        except Exception:
+            log.exception("the periodic analytics job failed; it runs again in %s s", interval)
+
+
+def start_periodic(job: AnalyticsJob, interval: float, before: Any = None) -> asyncio.Task[None] | None:
+    if interval <= 0:
+        return None
+    return asyncio.create_task(periodic(job, interval, before), name="analytics-job")
+
+
+async def stop_periodic(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
