@@ -18,6 +18,7 @@ from starlette.routing import Mount
 from dockyard.accounts.service import LIBRARY, AccountsService
 from dockyard.accounts.sessions import HubTokens
 from dockyard.analytics.capture import Capture
+from dockyard.analytics.jobs import AnalyticsJob, start_periodic, stop_periodic
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.db.migrate import upgrade
@@ -131,9 +132,14 @@ def create_app(settings: Settings) -> Starlette:
         tasks = []
         if settings.gc_interval_seconds > 0:
             tasks.append(asyncio.create_task(_periodic_gc(services)))
+        # Classify, summarise and export analytics periodically (after writing what capture holds).
+        analytics_job = start_periodic(
+            AnalyticsJob(settings, services.db), settings.analytics_interval_seconds, capture.flush
+        )
         try:
             yield
         finally:
+            await stop_periodic(analytics_job)
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

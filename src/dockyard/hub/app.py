@@ -35,7 +35,7 @@ def _routers() -> list[APIRouter]:
     """Every domain's Hub API router, in the order they are matched."""
     from dockyard.accounts import people_routes, token_routes, twofactor_routes
     from dockyard.accounts import routes as account_routes
-    from dockyard.analytics import ingest_routes
+    from dockyard.analytics import dvp_routes, ingest_routes
     from dockyard.hub import (
         auditlog_routes,
         builds_routes,
@@ -57,6 +57,7 @@ def _routers() -> list[APIRouter]:
     ]
     return [
         ingest_routes.router,
+        dvp_routes.router,
         account_routes.router,
         token_routes.router,
         twofactor_routes.router,
