@@ -175,10 +175,11 @@ def _export_raw(
 def _batches(con: Any, sql: str) -> Iterator[Any]:
     """Stream a query's rows as Arrow record batches (memory stays flat whatever the period's size)."""
     relation = con.sql(sql)
+    # The method's name changed between DuckDB releases (to_arrow_reader since 1.4).
     reader = (
-        relation.fetch_record_batch(BATCH_ROWS)
-        if hasattr(relation, "fetch_record_batch")
-        else relation.to_arrow_reader(BATCH_ROWS)
+        relation.to_arrow_reader(BATCH_ROWS)
+        if hasattr(relation, "to_arrow_reader")
+        else relation.fetch_record_batch(BATCH_ROWS)
     )
     yield from reader
 
