@@ -147,7 +147,7 @@ def test_pulls_per_week(api: TestClient) -> None:
                 "ipCount": 3,
                 "country": "",
             }
-        ]  # fmt: skip
+        ]
     }
 
 
