@@ -114,7 +114,7 @@ def test_download_tokens_are_signed_and_expire() -> None:
     assert exports.verify(secret, token, now=1_000_059) == exports.Verified(42, 1_000_060)
     assert exports.verify(secret, token, now=1_000_061) is None
     assert exports.verify(b"t" * 32, token, now=1_000_000) is None
-    export_id, expires, signature = token.split(".")
+    _, expires, signature = token.split(".")
     assert exports.verify(secret, f"43.{expires}.{signature}", now=1_000_000) is None
     for junk in ("", "1.2", "a.b.c", "1.2.3.4", "9" * 30 + ".1.x"):
         assert exports.verify(secret, junk, now=0) is None
