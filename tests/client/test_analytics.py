@@ -90,6 +90,20 @@ def test_export_download_with_progress(fake: FakeServer, tmp_path: Path) -> None
         other.stop()
 
 
+def test_files_take_the_name_the_server_gives(fake: FakeServer, tmp_path: Path) -> None:
+    named = {"Content-Disposition": 'attachment; filename="alice-months-2026-01-raw-1.csv"'}
+    fake.add("GET", "/dl/tok1", Reply(body=b"a\n", headers=named))
+    fake.add("GET", "/dl/tok2", Reply(body=b"b\n", headers=named))
+    fake.add("GET", "/dl/tok3", Reply(body=b"c\n", headers={"Content-Disposition": 'attachment; filename="../../x"'}))
+    links = {"data": [{"url": f"{fake.base_url}/dl/tok{i}"} for i in (1, 2, 3)]}
+    fake.add("GET", f"{DVP}/namespaces/alice/pulls/exports/years/2026/months/1/raw", Reply(json=links))
+    with Hub(fake.base_url) as hub:
+        paths = hub.download_export("alice", 2026, "months", 1, "raw", tmp_path)
+    assert [p.name for p in paths] == ["alice-months-2026-01-raw-1.csv", "alice-months-2026-01-raw-1-2.csv", "x"]
+    assert [p.parent for p in paths] == [tmp_path] * 3
+    assert paths[1].read_text() == "b\n"
+
+
 def test_a_failed_download_leaves_no_file(fake: FakeServer, tmp_path: Path) -> None:
     fake.add("GET", "/files/gone.csv", Reply(404, {"detail": "expired link"}))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -33,6 +34,7 @@ from dockyard.client.transport import (
     connection_failed,
     content_length,
     download_headers,
+    download_target,
     partial_path,
     request_args,
     should_sign_in_again,
@@ -173,7 +175,7 @@ class AsyncHub(Operations, AsyncRunner):
                 continue
             return after_response(ctx, call, response, key)
 
-    async def _download(self, effect: Download) -> int:
+    async def _download(self, effect: Download) -> Path:
         ctx = self._ctx
         url = ctx.url(effect.url)
         attempt = 1
@@ -193,22 +195,23 @@ class AsyncHub(Operations, AsyncRunner):
                 raise connection_failed(Call("GET", url), url, exc) from exc
 
     @staticmethod
-    async def _write(effect: Download, response: httpx.Response) -> int:
+    async def _write(effect: Download, response: httpx.Response) -> Path:
         total = content_length(response)
-        await anyio.Path(effect.path.parent).mkdir(parents=True, exist_ok=True)
-        partial = partial_path(effect.path)
+        target = download_target(effect, response)
+        await anyio.Path(target.parent).mkdir(parents=True, exist_ok=True)
+        partial = partial_path(target)
         done = 0
         try:
             async with await anyio.open_file(partial, "wb") as out:
                 if effect.progress is not None:
-                    effect.progress(effect.path.name, 0, total)
+                    effect.progress(target.name, 0, total)
                 async for chunk in response.aiter_bytes(CHUNK):
                     await out.write(chunk)
                     done += len(chunk)
                     if effect.progress is not None:
-                        effect.progress(effect.path.name, done, total)
-            await anyio.to_thread.run_sync(os.replace, partial, effect.path)
+                        effect.progress(target.name, done, total)
+            await anyio.to_thread.run_sync(os.replace, partial, target)
         except BaseException:
             await anyio.Path(partial).unlink(missing_ok=True)
             raise
-        return done
+        return target

@@ -58,10 +58,15 @@ class Call:
 
 @dataclass(frozen=True)
 class Download:
-    """Stream `url` into `path` (written to a temporary name, renamed when complete); the result is the size."""
+    """Stream `url` into a file, written under a temporary name and renamed when complete; the result is the
+    file's `Path`. The file is `path`, or, with `directory`, the name the server gives in `Content-Disposition`
+    (else `name`) inside it, never one of the names in `taken`."""
 
     url: str
-    path: Path
+    path: Path | None = None
+    directory: Path | None = None
+    name: str = "download"
+    taken: frozenset[str] = frozenset()
     progress: ProgressCallback | None = None
     auth: bool = False
 

@@ -15,6 +15,7 @@ import inspect
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -36,6 +37,7 @@ from dockyard.client.transport import (
     connection_failed,
     content_length,
     download_headers,
+    download_target,
     partial_path,
     request_args,
     should_sign_in_again,
@@ -191,7 +193,7 @@ class Hub(Operations, SyncRunner):
                 continue
             return after_response(ctx, call, response, key)
 
-    def _download(self, effect: Download) -> int:
+    def _download(self, effect: Download) -> Path:
         ctx = self._ctx
         url = ctx.url(effect.url)
         attempt = 1
@@ -211,22 +213,23 @@ class Hub(Operations, SyncRunner):
                 raise connection_failed(Call("GET", url), url, exc) from exc
 
     @staticmethod
-    def _write(effect: Download, response: httpx.Response) -> int:
+    def _write(effect: Download, response: httpx.Response) -> Path:
         total = content_length(response)
-        effect.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = partial_path(effect.path)
+        target = download_target(effect, response)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = partial_path(target)
         done = 0
         try:
             with partial.open("wb") as out:
                 if effect.progress is not None:
-                    effect.progress(effect.path.name, 0, total)
+                    effect.progress(target.name, 0, total)
                 for chunk in response.iter_bytes(CHUNK):
                     out.write(chunk)
                     done += len(chunk)
                     if effect.progress is not None:
-                        effect.progress(effect.path.name, done, total)
-            os.replace(partial, effect.path)
+                        effect.progress(target.name, done, total)
+            os.replace(partial, target)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        return done
+        return target

@@ -117,9 +117,8 @@ def file_name(url: str, fallback: str) -> str:
 
 def download(ctx: Context, url: str, path: str | Path, *, progress: ProgressCallback | None = None) -> Flow[Path]:
     """Download one file (an export link) to `path`, calling `progress(name, done, total)` as bytes arrive."""
-    target = Path(path)
-    yield Download(url, target, progress, auth=True)
-    return target
+    written: Path = yield Download(url, path=Path(path), progress=progress, auth=True)
+    return written
 
 
 def download_export(
@@ -133,19 +132,16 @@ def download_export(
     *,
     progress: ProgressCallback | None = None,
 ) -> Flow[list[Path]]:
-    """Download every file of one export into `directory` (created if needed); the paths written, in order."""
+    """Download every file of one export into `directory` (created if needed), under the names the server gives
+    them; the paths written, in order."""
     files = yield from export_files(ctx, namespace, year, timespan, number, view)
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    taken: set[str] = set()
     for index, item in enumerate(files.data):
-        fallback = f"{namespace}-{year}-{timespan}-{number}-{view}-{index + 1}.csv"
-        name = file_name(item.url, fallback)
-        if name in taken:
-            name = f"{index + 1}-{name}"
-        taken.add(name)
-        target = folder / name
-        yield Download(item.url, target, progress, auth=True)
-        written.append(target)
+        fallback = file_name(item.url, f"{namespace}-{timespan}-{year}-{number:02d}-{view}-{index + 1}.csv")
+        taken = frozenset(path.name for path in written)
+        path: Path = yield Download(
+            item.url, directory=folder, name=fallback, taken=taken, progress=progress, auth=True
+        )
+        written.append(path)
     return written

@@ -4,8 +4,10 @@ refused answer raises. The runners add only the I/O."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -86,3 +88,31 @@ def content_length(response: httpx.Response) -> int | None:
 
 def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_DISPOSITION = re.compile(r"filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)|filename\s*=\s*\"?([^\";]+)\"?")
+
+
+def safe_name(name: str) -> str:
+    """A file name with nothing that could leave its directory."""
+    return _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")
+
+
+def download_target(effect: Download, response: httpx.Response) -> Path:
+    """Where a download goes: its `path`, or in its `directory` the name from `Content-Disposition`."""
+    if effect.path is not None:
+        return effect.path
+    assert effect.directory is not None
+    name = ""
+    match = _DISPOSITION.search(response.headers.get("content-disposition", ""))
+    if match is not None:
+        name = safe_name(unquote(match.group(1) or match.group(2) or ""))
+    name = name or safe_name(effect.name) or "download"
+    if name in effect.taken:
+        stem, dot, suffix = name.rpartition(".")
+        count = 2
+        while (candidate := f"{stem or suffix}-{count}{dot}{suffix if stem else ''}") in effect.taken:
+            count += 1
+        name = candidate
+    return effect.directory / name
