@@ -56,7 +56,7 @@ def notification(repository: str, method: str, digest: str, tag: str | None, add
             "host": "registry:5000",
             "method": method,
             "useragent": "docker/27.3.1 go/go1.22.7 os/linux arch/amd64",
-        },  # fmt: skip
+        },
         "actor": {},
         "source": {"addr": "registry:5000", "instanceID": "i"},
     }
