@@ -74,10 +74,14 @@ async def required_subject(subject: Annotated[Subject, Depends(optional_subject)
     return subject
 
 
+# Docker Hub's words when an organisation access token calls a route meant for users.
+ORG_TOKEN_REFUSED = "token issued from organization access token is not allowed"
+
+
 async def user_subject(subject: Annotated[Subject, Depends(required_subject)]) -> Subject:
     """A signed-in user; an organisation access token is refused here, as on Docker Hub's user routes."""
     if subject.account_id is None:
-        raise Forbidden("token issued from organization access token is not allowed")
+        raise Forbidden(ORG_TOKEN_REFUSED)
     return subject
 
 

@@ -64,6 +64,8 @@ class Access:
             exists=True,
             is_private=repository.is_private,
             repository_id=repository.id,
+            # Organisation access tokens are granted by path; without it they could not reach any repository.
+            path=repository.path,
         )
 
     async def repository(

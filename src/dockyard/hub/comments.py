@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.models import Account
 from dockyard.accounts.permissions import Permission, Subject
+from dockyard.api.deps import ORG_TOKEN_REFUSED
 from dockyard.api.errors import Forbidden, NotFound, Unauthorized
 from dockyard.db.base import utcnow
 from dockyard.hub.community_access import require_repository
@@ -68,9 +69,11 @@ class CommentsService:
         return count, await self.store.page(access.repository.id, offset, limit)
 
     async def add(self, subject: Subject, namespace: str, name: str, body: str) -> tuple[Comment, str]:
-        if subject.account_id is None or subject.username is None:
+        if subject.is_anonymous:
             raise Unauthorized("Authentication credentials were not provided.")
         access = await require_repository(self.session, subject, namespace, name)
+        if subject.account_id is None or subject.username is None:
+            raise Forbidden(ORG_TOKEN_REFUSED)
         now = utcnow()
         comment = await self.store.add(
             Comment(
