@@ -39,17 +39,23 @@ class Action:
     description: str
 
 
-# The catalogue `GET /v2/auditlogs/{account}/actions` serves, grouped as Docker Hub groups it.
+# The catalogue `GET /v2/auditlogs/{account}/actions` serves, grouped as Docker Hub groups it. An action is named
+# after the kind of thing it happened to (org., repo., user.); tests/hub/test_audit_actions.py checks that every
+# action published anywhere in src/ is listed here and that every entry here is published somewhere.
 CATALOGUE: dict[str, tuple[str, tuple[Action, ...]]] = {
     "org": (
         "Organization",
         (
             Action("org.create", "Organization created", "Activities related to the creation of a new organization"),
+            Action("org.delete", "Organization deleted", "Activities related to the deletion of an organization"),
             Action("org.member.add", "Member added", "Activities related to a member being added to the organization"),
             Action("org.member.remove", "Member removed", "Activities related to a member being removed"),
             Action("org.member.role.change", "Member role changed", "Activities related to a member's role changing"),
             Action("org.invite.create", "Invite sent", "Activities related to inviting a user to the organization"),
             Action("org.invite.delete", "Invite removed", "Activities related to an invite being cancelled"),
+            Action("org.invite.resend", "Invite resent", "Activities related to an invite being sent again"),
+            Action("org.invite.accept", "Invite accepted", "Activities related to a user accepting an invite"),
+            Action("org.invite.decline", "Invite declined", "Activities related to a user declining an invite"),
             Action("org.team.create", "Team created", "Activities related to the creation of a team"),
             Action("org.team.delete", "Team deleted", "Activities related to the deletion of a team"),
             Action("org.team.change", "Team changed", "Activities related to a team's name or description changing"),
@@ -81,15 +87,14 @@ CATALOGUE: dict[str, tuple[str, tuple[Action, ...]]] = {
             Action("repo.build.trigger", "Build triggered", "An automated build was started"),
         ),
     ),
-    "account": (
+    "user": (
         "Account",
         (
-            Action("account.access_token.create", "Access token created", "A personal access token was created"),
-            Action("account.access_token.update", "Access token updated", "A personal access token was changed"),
-            Action("account.access_token.delete", "Access token deleted", "A personal access token was deleted"),
-            Action("account.2fa.enable", "Two-factor enabled", "Two-factor authentication was turned on"),
-            Action("account.2fa.disable", "Two-factor disabled", "Two-factor authentication was turned off"),
-            Action("account.password.change", "Password changed", "The account's password was changed"),
+            Action("user.access_token.create", "Access token created", "A personal access token was created"),
+            Action("user.access_token.update", "Access token updated", "A personal access token was changed"),
+            Action("user.access_token.delete", "Access token deleted", "A personal access token was deleted"),
+            Action("user.2fa.enable", "Two-factor enabled", "Two-factor authentication was turned on"),
+            Action("user.2fa.disable", "Two-factor disabled", "Two-factor authentication was turned off"),
         ),
     ),
 }
