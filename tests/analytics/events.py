@@ -69,12 +69,15 @@ def classify_days(data_dir: Path, window: int = 60) -> dict[date, list[tuple[dat
     classifier = Classifier(connect(threads=1), window)
     carry = Carry()
     out: dict[date, list[tuple[datetime, str, str, str]]] = {}
-    for day in segments.days(data_dir):
-        result = classifier.classify_day(data_dir, day, carry)
-        carry = result.carry
-        actions.write_day(data_dir, day, result.actions)
-        rows = result.actions.to_pylist()
-        out[day] = sorted((r["ts"], r["action"], r["method"], r["reference"]) for r in rows)
+    try:
+        for day in segments.days(data_dir):
+            result = classifier.classify_day(data_dir, day, carry)
+            carry = result.carry
+            actions.write_day(data_dir, day, result.actions)
+            rows = result.actions.to_pylist()
+            out[day] = sorted((r["ts"], r["action"], r["method"], r["reference"]) for r in rows)
+    finally:
+        classifier.close()
     return out
 
 

@@ -60,8 +60,12 @@ def write_day(data_dir: Path, day: date, table: pa.Table) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        # No stored Arrow schema: readers see plain Parquet strings whatever encoding the writer held.
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20, store_schema=False)
+        # No stored Arrow schema: readers see plain Parquet strings whatever encoding the writer held. Statistics
+        # only for `ts` (the one column readers prune on): min/max over string columns costs more than the rest
+        # of the write.
+        pq.write_table(
+            table, tmp, compression="zstd", row_group_size=1 << 20, store_schema=False, write_statistics=["ts"]
+        )
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

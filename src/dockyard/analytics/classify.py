@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -279,24 +280,32 @@ class Classifier:
         self.con = con
         self.window = int(window_seconds)
         self.hashes = _Hashes()
-        self._tables: dict[date, pa.Table] = {}
+        self._tables: dict[date, Future[pa.Table]] = {}
+        # One thread reads the next day's segments while DuckDB classifies this one.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-read")
 
     def classify_day(self, data_dir: Path, day: date, carry: Carry) -> DayResult:
         """Classify the requests of `day`, with a window of the days around it and `carry` as context. Days
-        classified in order read each day's segments once (the neighbours stay in memory)."""
+        classified in order read each day's segments once, the next one while this one is classified."""
         day_start = datetime.combine(day, time())
-        for cached in [d for d in self._tables if not day - timedelta(days=1) <= d <= day + timedelta(days=1)]:
+        for cached in [d for d in self._tables if not day - timedelta(days=1) <= d <= day + timedelta(days=2)]:
             del self._tables[cached]
-        before = self._day_table(data_dir, day - timedelta(days=1))
-        after = self._day_table(data_dir, day + timedelta(days=1))
-        table = self._day_table(data_dir, day)
+        before = self._day_table(data_dir, day - timedelta(days=1)).result()
+        table = self._day_table(data_dir, day).result()
+        after = self._day_table(data_dir, day + timedelta(days=1)).result()
+        self._day_table(data_dir, day + timedelta(days=2))
         return self.classify(table, day_start, day_start + timedelta(days=1), carry, before=before, after=after)
 
-    def _day_table(self, data_dir: Path, day: date) -> pa.Table:
-        table = self._tables.get(day)
-        if table is None:
-            table = self._tables[day] = read_segments(segments.segment_paths(data_dir, day, day))
-        return table
+    def _day_table(self, data_dir: Path, day: date) -> Future[pa.Table]:
+        found = self._tables.get(day)
+        if found is None:
+            paths = segments.segment_paths(data_dir, day, day)
+            found = self._tables[day] = self._reader.submit(read_segments, paths)
+        return found
+
+    def close(self) -> None:
+        self._reader.shutdown(wait=True, cancel_futures=True)
+        self._tables.clear()
 
     def classify(
         self,

@@ -138,6 +138,12 @@ class AnalyticsJob:
         async with self.db.reader() as session:
             known = await AnalyticsStore(session).days()
         classifier = Classifier(con, self.settings.analytics_window_seconds)
+        try:
+            await self._classify_days(classifier, known, report)
+        finally:
+            await anyio.to_thread.run_sync(classifier.close)
+
+    async def _classify_days(self, classifier: Classifier, known: dict[date, AnalyticsDay], report: JobReport) -> None:
         carried: dict[date, str] = {day: row.carry for day, row in known.items()}
         for day in segments.days(self.data_dir):
             previous = day - timedelta(days=1)
