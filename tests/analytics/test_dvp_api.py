@@ -173,6 +173,7 @@ def test_several_repositories_at_once(api: TestClient) -> None:
     [
         ([("repos", f"acme/r{n}") for n in range(51)], "at most 50"),
         ([("repos", "no-slash")], "namespace/name"),
+        ([("repos", "acme/a\x00b")], "namespace/name"),
         ([], "repos"),
         ([("repos", "acme/app"), ("timespan", "days")], "timespan"),
         ([("repos", "acme/app"), ("period", "last-5-months")], "period"),

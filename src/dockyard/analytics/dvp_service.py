@@ -10,6 +10,7 @@ no analytics.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -22,6 +23,8 @@ from dockyard.analytics.store import AnalyticsStore
 from dockyard.api.errors import BadRequest, NotFound
 
 MAX_REPOS = 50
+# What a namespace or repository name segment may hold (anything else cannot have data, and never reaches SQL).
+_SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,8 @@ class DvpService:
         pairs: list[tuple[str, str]] = []
         for name in dict.fromkeys(wanted):
             namespace, _, repository = name.partition("/")
-            if not namespace or not repository or "/" in repository:
-                raise BadRequest(f"repos: '{name}' is not of the form namespace/name")
+            if not all(_SEGMENT.fullmatch(part) for part in [namespace, *repository.split("/")]):
+                raise BadRequest(f"repos: {name!r} is not of the form namespace/name")
             pairs.append((namespace, repository))
         allowed = {ns for ns in {ns for ns, _ in pairs} if await self.can_see(ns)}
         pairs = [(ns, repo) for ns, repo in pairs if ns in allowed]
