@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
 from starlette.routing import Mount
 
 from dockyard.accounts.service import LIBRARY, AccountsService
 from dockyard.accounts.sessions import HubTokens
 from dockyard.analytics.capture import Capture
 from dockyard.analytics.jobs import AnalyticsJob, start_periodic, stop_periodic
+from dockyard.api.errors import error_body
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.db.migrate import upgrade
@@ -149,4 +151,7 @@ def create_app(settings: Settings) -> Starlette:
             await capture.close()
             await services.db.dispose()
 
-    return Starlette(routes=[*registry_routes(), Mount("/", app=hub)], lifespan=lifespan)
+    # A path no route matches (one with a newline, which the catch-all mount does not take) still gets the Hub
+    # error shape, not Starlette's plain-text "Not Found".
+    not_found = {404: lambda _request, _exc: JSONResponse(error_body("404: Page Not Found"), status_code=404)}
+    return Starlette(routes=[*registry_routes(), Mount("/", app=hub)], lifespan=lifespan, exception_handlers=not_found)

@@ -70,7 +70,15 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/api/registry-events", summary="Receive CNCF distribution notifications")
+@router.post(
+    "/api/registry-events",
+    summary="Receive CNCF distribution notifications",
+    responses={
+        413: {"description": "The body is too large"},
+        415: {"description": "Not a notification envelope's media type"},
+        503: {"description": "Ingest is disabled (no DOCKYARD_EVENTS_TOKEN) or capture is not running"},
+    },
+)
 async def registry_events(request: Request, services: ServicesDep) -> dict[str, object]:
     _authorize(request, services.settings.events_token)
     content_type = media_type(request.headers.get("content-type"))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 
 from dockyard import __version__
 from dockyard.api.errors import install_error_handlers
+from dockyard.api.openapi import install_openapi
 from dockyard.api.ratelimit import RateLimitMiddleware
 
 
@@ -28,6 +29,7 @@ def create_hub_app() -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    install_openapi(app)
     return app
 
 
