@@ -188,7 +188,12 @@ async def export_links(
     )
 
 
-@router.get("/downloads/{token}", summary="Download an export file (signed link, no credentials)")
+@router.get(
+    "/downloads/{token}",
+    summary="Download an export file (signed link, no credentials)",
+    response_class=FileResponse,
+    responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def download(
     token: Annotated[str, Path(max_length=128)], session: ReadSession, services: ServicesDep
 ) -> FileResponse:
