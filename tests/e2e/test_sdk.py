@@ -178,7 +178,14 @@ def test_a_private_repository(hub_server: DockyardServer, unique: str, tmp_path:
         other.add_comment(alice, "secret", "nice image")
         assert [c.comment for c in owner.list_comments(alice, "secret")] == ["nice image"]
         assert [r.repo_name for r in anonymous.search(f"{alice}/secret")] == [f"{alice}/secret"]
-        actions = {entry.action for entry in owner.audit_logs(alice)}
+        # The audit log is written in batches by a background task: wait (bounded) for the entries to land.
+        deadline = time.monotonic() + 30
+        while True:
+            owner.cache.clear()
+            actions = {entry.action for entry in owner.audit_logs(alice)}
+            if {"repo.create", "repo.tag.push"} <= actions or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert {"repo.create", "repo.tag.push"} <= actions
 
     async def asynchronously() -> tuple[str | None, list[str], str]:
