@@ -59,6 +59,12 @@ async def list_repositories(
     status_code=201,
     summary="Create a repository",
 )
+@router.post(
+    "/v2/repositories/{namespace}/",
+    response_model=schemas.RepositoryInfo,
+    status_code=201,
+    summary="Create a repository in a namespace (legacy)",
+)
 async def create_repository(
     namespace: Namespace,
     body: Annotated[schemas.CreateRepository, Body()],
@@ -78,6 +84,16 @@ async def create_repository(
     "/v2/namespaces/{namespace}/repositories/{repository}",
     response_model=schemas.RepositoryInfo,
     summary="Get a repository (HEAD: check that it exists)",
+)
+@router.get(
+    "/v2/repositories/{namespace}/{repository}/",
+    response_model=schemas.RepositoryInfo,
+    summary="Get a repository (legacy)",
+)
+@router.head(
+    "/v2/repositories/{namespace}/{repository}/",
+    response_model=schemas.RepositoryInfo,
+    summary="Get a repository (legacy)",
 )
 async def get_repository(
     namespace: Namespace, repository: Name, services: ServicesDep, session: ReadSession, subject: OptionalSubject
@@ -156,39 +172,6 @@ async def create_repository_legacy(
     if not body.namespace:
         raise BadRequest("namespace is required", extra={"fields": {"namespace": ["This field is required."]}})
     return await RepositoryService(session, services).create(subject, body.namespace, body)
-
-
-@router.post(
-    "/v2/repositories/{namespace}/",
-    response_model=schemas.RepositoryInfo,
-    status_code=201,
-    summary="Create a repository in a namespace (legacy)",
-)
-async def create_repository_in_namespace_legacy(
-    namespace: Namespace,
-    body: Annotated[schemas.CreateRepository, Body()],
-    services: ServicesDep,
-    session: WriteSession,
-    subject: CurrentSubject,
-) -> schemas.RepositoryInfo:
-    return await RepositoryService(session, services).create(subject, namespace, body)
-
-
-@router.get(
-    "/v2/repositories/{namespace}/{repository}/",
-    response_model=schemas.RepositoryInfo,
-    summary="Get a repository (legacy)",
-)
-@router.head(
-    "/v2/repositories/{namespace}/{repository}/",
-    response_model=schemas.RepositoryInfo,
-    summary="Get a repository (legacy)",
-)
-async def get_repository_legacy(
-    namespace: Namespace, repository: Name, services: ServicesDep, session: ReadSession, subject: OptionalSubject
-) -> schemas.RepositoryInfo:
-    service = RepositoryService(session, services)
-    return await service.info(subject, await service.get(subject, namespace, repository))
 
 
 @router.patch(
