@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
         bus=bus,
         registry=registry,
         hub_tokens=auth.hub_tokens,
-        content=build_content(db, registry, storage, bus),
+        content=build_content(storage),
     )
 
 
@@ -126,7 +126,6 @@ def create_app(settings: Settings) -> Starlette:
         capture = services.capture = Capture.from_settings(settings, settings.load_secret())
         capture.subscribe(services.bus)
         capture.start()
-        services.content.start()
         community = Community(services)
         for state in (app.state, hub.state):
             state.community = community
@@ -134,7 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         tasks = []
         if settings.gc_interval_seconds > 0:
             tasks.append(asyncio.create_task(_periodic_gc(services)))
-        # Classify, summarise and export analytics periodically (after writing what capture holds).
+        # Classify, summarise, set the Hub pull numbers and export periodically (after writing what capture holds).
         analytics_job = start_periodic(
             AnalyticsJob(settings, services.db), settings.analytics_interval_seconds, capture.flush
         )
@@ -147,7 +146,6 @@ def create_app(settings: Settings) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await community.stop()
-            await services.content.stop()
             await capture.close()
             await services.db.dispose()
 

@@ -1,6 +1,7 @@
 """Insights end to end: real clients pull through a trusted proxy that plays several addresses, a distribution
 registry's notifications arrive for a repository Dockyard does not host, `dockyard analytics run` processes it
-all, and the DVP Data API and a downloaded CSV export show exactly the classified actions."""
+all, and the DVP Data API, the Hub API's pull count and a downloaded CSV export show exactly the classified
+actions."""
 
 from __future__ import annotations
 
@@ -146,6 +147,10 @@ def test_pulls_and_notifications_come_out_of_the_dvp_api_and_the_export(
         (week,) = weeks.json()["pulls"]
         # Pulls: skopeo by tag, skopeo by digest, dxf's GET by tag; addresses: all four, and the notifier's.
         assert (week["repo"], week["namespace"], week["pullCount"], week["ipCount"]) == (name, ADMIN, 3, 5)
+        # The same run set the Hub's numbers from the same actions.
+        assert http.get(f"/v2/repositories/{repo}/").json()["pull_count"] == 3
+        for tag in ("multi", "v1"):
+            assert http.get(f"/v2/repositories/{repo}/tags/{tag}/").json()["tag_last_pulled"] is not None
         ghost = http.get(f"{API}/namespaces/ghost/pulls", headers=headers).json()["pulls"]
         assert [(p["repo"], p["pullCount"], p["ipCount"]) for p in ghost] == [("app", 1, 1)]
 

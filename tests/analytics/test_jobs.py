@@ -4,29 +4,33 @@ that nothing is done twice, and that two jobs never run at once."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.testclient import TestClient
 
 from dockyard.analytics import actions
 from dockyard.analytics.jobs import LEASE, AnalyticsJob, JobReport
-from dockyard.analytics.models import AnalyticsExport, AnalyticsSummary
+from dockyard.analytics.models import AnalyticsExport, AnalyticsPeriod, AnalyticsSummary
 from dockyard.analytics.periods import Period
 from dockyard.analytics.store import AnalyticsStore
 from dockyard.app import create_app
 from dockyard.config import Settings
+from dockyard.registry.models import Manifest, Repository
 from tests.analytics.events import Req, digest, write
+from tests.hub.content.helpers import admin
 from tests.registry.helpers import auth_for, in_app, in_transaction, push_image, services
 
 INDEX = digest("index")
 SUNDAY = datetime(2024, 3, 10, 12)  # the last day of ISO week 2024-W10
 WEEK = Period.week_of(SUNDAY.date())
 MARCH = Period.month_of(SUNDAY.date())
+API = "/api/publisher/analytics/v1"
 
 
 def pull(at: datetime, client: int = 1, repository: str = "acme/app") -> list[Req]:
@@ -124,20 +128,64 @@ def test_a_job_does_nothing_while_another_holds_the_lease(client: TestClient, se
     assert run(client).days == [SUNDAY.date()]
 
 
-def test_the_hub_pull_counts_come_from_the_summaries(client: TestClient, settings: Settings) -> None:
-    write(settings.data_dir, [*pull(SUNDAY), *pull(SUNDAY.replace(hour=14), client=2), *pull(SUNDAY, 3, "acme/web")])
-    write(settings.data_dir, [Req(0, "HEAD", "1.0", INDEX, client=4, start=SUNDAY.replace(hour=15))])
-    run(client)
+def hub_numbers(client: TestClient, repo: str, tag: str, digest_: str) -> tuple[int, datetime | None, datetime | None]:
+    """The Hub API's pull count of `repo`, last pull of `tag` and of the image `digest_`."""
+    namespace, name = repo.split("/")
+    count = client.get(f"/v2/repositories/{repo}/").json()["pull_count"]
+    tag_pulled = client.get(f"/v2/repositories/{repo}/tags/{tag}/").json()["tag_last_pulled"]
+    images = client.get(f"/v2/namespaces/{namespace}/repositories/{name}/images", headers=admin(client)).json()
+    (image_pulled,) = [image["last_pulled"] for image in images["results"] if image["digest"] == digest_]
+    return count, *(datetime.fromisoformat(v).replace(tzinfo=None) if v else None for v in (tag_pulled, image_pulled))
 
-    async def work(session: object) -> object:
-        store = AnalyticsStore(session)  # type: ignore[arg-type]
-        return await store.repository_pulls(["acme/app", "acme/web", "acme/none"]), await store.reference_last_pulled(
-            "acme", "app"
-        )
 
-    counts, last = in_transaction(client, work)  # type: ignore[misc]
-    assert {path: p.pull_count for path, p in counts.items()} == {"acme/app": 2, "acme/web": 1}
-    assert last["1.0"].replace(tzinfo=None) == SUNDAY.replace(hour=14)  # the version check at 15:00 is no pull
+def dvp_pulls(client: TestClient, repo: str) -> int:
+    params = {"repos": repo, "timespan": "months", "period": "last-12-months"}
+    body = client.get(f"{API}/repos/pulls", params=params, headers=admin(client)).json()
+    return sum(month["pullCount"] for month in body["repos"][repo]["pulls"])
+
+
+def test_the_hub_pull_numbers_are_set_from_every_month_but_only_changed_months_are_read(
+    client: TestClient, settings: Settings
+) -> None:
+    _, image = push_image(client, "admin/app", "1.0", auth_for(client, "admin/app"))
+    this_month = datetime.now(UTC).date().replace(day=1)
+    earlier = datetime.combine((this_month - timedelta(days=40)).replace(day=15), time(12))  # two months ago
+    later = datetime.combine((this_month - timedelta(days=10)).replace(day=15), time(12))  # last month
+
+    def by_tag(at: datetime, client_: int) -> list[Req]:
+        return [
+            Req(0, "HEAD", "1.0", image, client=client_, repository="admin/app", start=at),
+            Req(0.1, "GET", image, client=client_, repository="admin/app", start=at),
+        ]
+
+    by_digest = Req(0, "GET", image, client=3, repository="admin/app", start=later + timedelta(hours=2))
+    version_check = Req(0, "HEAD", "1.0", image, client=4, repository="admin/app", start=later + timedelta(hours=3))
+    ghost = Req(0, "GET", "1.0", INDEX, client=5, repository="ghost/app", start=later)  # a repository not hosted
+    write(settings.data_dir, [*by_tag(earlier, 1), *by_tag(later, 1), *by_tag(later + timedelta(hours=1), 2)])
+    write(settings.data_dir, [by_digest, version_check, ghost])
+    assert run(client).repositories == 1
+    numbers = (4, later + timedelta(hours=1), later + timedelta(hours=2))
+    assert hub_numbers(client, "admin/app", "1.0", image) == numbers
+    assert dvp_pulls(client, "admin/app") == 4
+    assert run(client).repositories == 0  # nothing changed, nothing read
+
+    # A late import into the earlier month: that month's repositories are set again, from every month.
+    write(settings.data_dir, by_tag(earlier + timedelta(days=1), 6))
+    report = run(client)
+    assert report.summarized == [Period.month_of(earlier.date()), Period.week_of(earlier.date() + timedelta(days=1))]
+    assert report.repositories == 1
+    assert hub_numbers(client, "admin/app", "1.0", image) == (5, *numbers[1:])
+    assert dvp_pulls(client, "admin/app") == 5
+
+    # As after the upgrade that brought these numbers: every month not applied yet, and other numbers in place.
+    async def reset(session: AsyncSession) -> None:
+        await session.execute(update(AnalyticsPeriod).values(hub_synced=None))
+        await session.execute(update(Repository).values(pull_count=99))
+        await session.execute(update(Manifest).values(last_pulled_at=datetime.now(UTC)))
+
+    in_transaction(client, reset)
+    assert run(client).repositories == 1
+    assert hub_numbers(client, "admin/app", "1.0", image) == (5, *numbers[1:])
 
 
 @pytest.fixture
@@ -161,9 +209,9 @@ def test_the_server_runs_the_job_periodically_on_live_pulls(periodic: TestClient
         assert periodic.head("/v2/admin/live/manifests/v1", headers=pulled).status_code == 200
         assert periodic.get(f"/v2/admin/live/manifests/{digest_}", headers=pulled).status_code == 200
     today = Period.week_of(datetime.now(UTC).date())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not namespace_pulls(periodic, today):
-        time.sleep(0.2)
+    deadline = monotonic() + 60
+    while monotonic() < deadline and not namespace_pulls(periodic, today):
+        sleep(0.2)
     # The capture buffer (flushed every 10 s by itself) was written first by the job, so both pulls are there.
     assert namespace_pulls(periodic, today) == [(2, 2)]
 

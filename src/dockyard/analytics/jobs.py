@@ -4,9 +4,13 @@ DOCKYARD_ANALYTICS_INTERVAL_SECONDS.
 1. Classify every day whose inputs changed since it was last classified: its own event segments, the segments
    of the days around it (their first and last window are context), the carry from the day before, the window
    setting. Days go in order, so a changed carry passes on to the next day; a day's actions file is replaced
-   atomically.
+   atomically. Today is no exception: each new segment changes its inputs, so a run classifies it again, whole.
 2. Summarise every week and month whose days' actions changed.
-3. Export every complete period (as of today, UTC) whose summaries changed since it was last exported.
+3. Set the Hub API's pull numbers (repository `pull_count`, tag and image `last_pulled`) of every repository with
+   actions in a month whose summaries changed since they were last applied: all-time totals recomputed from the
+   monthly rows, set rather than added, so they always equal what the DVP Data API reports. A run reads this
+   month's actions and the summary rows of the repositories pulled in it, never the whole history.
+4. Export every complete period (as of today, UTC) whose summaries changed since it was last exported.
 
 Two jobs never run at once, in one process or across replicas: a lease row in the database names the holder
 until it expires (renewed between steps); a job that finds it taken does nothing. Everything is idempotent, so a
@@ -31,14 +35,15 @@ from typing import Any
 import anyio.to_thread
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import Carry, Classifier, connect
+from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow
 from dockyard.analytics.exports import export_period
 from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
-from dockyard.analytics.store import AnalyticsStore
+from dockyard.analytics.store import AnalyticsStore, DigestPull
 from dockyard.analytics.summaries import summarize
 from dockyard.config import Settings
 from dockyard.db import Database
+from dockyard.registry.management import RegistryManagement
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,8 @@ LEASE = "analytics-job"
 LEASE_SECONDS = 600.0
 # Bump when the classification changes meaning, so every day is classified again.
 CLASSIFIER_VERSION = "1"
+# Repositories whose Hub pull numbers are set in one transaction.
+HUB_BATCH = 200
 
 
 @dataclass
@@ -56,6 +63,7 @@ class JobReport:
     summarized: list[Period] = field(default_factory=list)
     exported: list[Period] = field(default_factory=list)
     files: int = 0
+    repositories: int = 0  # whose Hub pull numbers were set
 
     def lines(self) -> list[str]:
         if self.skipped:
@@ -64,6 +72,7 @@ class JobReport:
         return [
             f"classified {len(self.days)} days ({counts})",
             f"summarised {len(self.summarized)} periods" + _labels(self.summarized),
+            f"set the Hub pull numbers of {self.repositories} repositories",
             f"exported {len(self.exported)} periods in {self.files} files" + _labels(self.exported),
         ]
 
@@ -120,6 +129,8 @@ class AnalyticsJob:
                 await self._classify(con, report)
                 await self._lease()
                 await self._summarize(con, report)
+                await self._lease()
+                await self._hub_pulls(con, report)
                 await self._lease()
                 await self._export(con, report, today)
             finally:
@@ -209,7 +220,35 @@ class AnalyticsJob:
     def _period_fingerprint(period: Period, days: dict[date, AnalyticsDay]) -> str:
         return _digest([(day.isoformat(), days[day].output) for day in period.days() if day in days])
 
-    # --- 3. exports ----------------------------------------------------------------------------------------------
+    # --- 3. the Hub's pull numbers --------------------------------------------------------------------------------
+    async def _hub_pulls(self, con: Any, report: JobReport) -> None:
+        async with self.db.reader() as session:
+            periods = await AnalyticsStore(session).periods()
+        pending = {
+            period: state.fingerprint
+            for period, state in periods.items()
+            if period.timespan == "months" and state.hub_synced != state.fingerprint
+        }
+        if not pending:
+            return
+        for month in sorted(pending):
+            rows = await anyio.to_thread.run_sync(digest_pulls, con, self.data_dir, month)
+            async with self.db.writer() as session:
+                await AnalyticsStore(session).replace_digest_pulls(month, rows)
+            await self._lease()
+        async with self.db.reader() as session:
+            repositories = await AnalyticsStore(session).repositories_in(pending)
+        for first in range(0, len(repositories), HUB_BATCH):
+            async with self.db.writer() as session:
+                statistics = await AnalyticsStore(session).pull_statistics(repositories[first : first + HUB_BATCH])
+                report.repositories += await RegistryManagement.set_pull_statistics(session, statistics)
+        # Marked only now: a run that dies before this sets the same numbers again next time, which is harmless.
+        async with self.db.writer() as session:
+            store = AnalyticsStore(session)
+            for month, fingerprint in pending.items():
+                await store.mark_hub_synced(month, fingerprint)
+
+    # --- 4. exports ----------------------------------------------------------------------------------------------
     async def _export(self, con: Any, report: JobReport, today: date) -> None:
         async with self.db.reader() as session:
             store = AnalyticsStore(session)
@@ -257,15 +296,38 @@ class AnalyticsJob:
                 shutil.rmtree(directory, ignore_errors=True)
 
 
+def digest_pulls(con: Any, data_dir: Path, month: Period) -> list[DigestPull]:
+    """The last pull of each digest of each repository in `month`, from its days' actions."""
+    files = actions.paths(data_dir, month.start, month.last_day)
+    if not files:
+        return []
+    pulls = ", ".join(f"'{name}'" for name in actions.PULLS)
+    table = to_arrow(
+        con.sql(
+            f"SELECT namespace, repository, digest, max(ts) AS last_pulled FROM {actions.parquet_sql(files)} "
+            f"WHERE action IN ({pulls}) AND digest IS NOT NULL GROUP BY namespace, repository, digest"
+        )
+    )
+    return [
+        DigestPull(row["namespace"], row["repository"], row["digest"], row["last_pulled"].replace(tzinfo=UTC))
+        for row in table.to_pylist()
+    ]
+
+
+async def run_once(job: AnalyticsJob, before: Any = None) -> JobReport:
+    """One round of the server's periodic job: `before` (an async callable) first, then the job. The server
+    flushes the capture buffer there, so the job sees every request answered until then."""
+    if before is not None:
+        await before()
+    return await job.run()
+
+
 async def periodic(job: AnalyticsJob, interval: float, before: Any = None) -> None:
-    """Run the job every `interval` seconds until cancelled; `before` (an async callable) runs first each time
-    (the server flushes the capture buffer there, so the job sees the latest events)."""
+    """Run `run_once` every `interval` seconds until cancelled."""
     while True:
         await asyncio.sleep(interval)
         try:
-            if before is not None:
-                await before()
-            report = await job.run()
+            report = await run_once(job, before)
             for line in report.lines():
                 log.info("analytics: %s", line)
         except Exception:

@@ -28,7 +28,8 @@ class AnalyticsDay(Base):
 
 class AnalyticsPeriod(Base):
     """A summarised week or month: `fingerprint` is that of its days' outputs; `exported` the fingerprint its
-    export files were made from (None until the period is complete and exported)."""
+    export files were made from (None until the period is complete and exported); `hub_synced`, for a month, the
+    fingerprint the Hub's pull numbers of its repositories were last computed from."""
 
     __tablename__ = "analytics_periods"
 
@@ -36,6 +37,7 @@ class AnalyticsPeriod(Base):
     start: Mapped[date] = mapped_column(Date, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     exported: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hub_synced: Mapped[str | None] = mapped_column(String(64), nullable=True)
     summarized_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -58,6 +60,25 @@ class AnalyticsSummary(Base):
     pull_by_digest: Mapped[int] = mapped_column(BigInteger, default=0)
     version_check: Mapped[int] = mapped_column(BigInteger, default=0)
     last_pulled: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AnalyticsDigestPull(Base):
+    """The last pull in a month of each digest of a repository, by tag or by digest: the digest is the one the
+    pull's first request resolved to (for a multi-platform image pulled by tag, its index). The Hub API's image
+    `last_pulled` comes from here; the summaries cannot give it, since a pull by tag is summarised under its tag."""
+
+    __tablename__ = "analytics_digest_pulls"
+    __table_args__ = (
+        UniqueConstraint("start", "namespace", "repository", "digest"),
+        Index("ix_analytics_digest_pulls_repository", "namespace", "repository"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[date] = mapped_column(Date)  # the month's first day
+    namespace: Mapped[str] = mapped_column(String(255))
+    repository: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(160))
+    last_pulled: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AnalyticsExport(Base):

@@ -1,21 +1,30 @@
-"""All analytics queries: processing state, summaries, export records, the job lease, and the account facts the
-DVP Data API decides visibility with."""
+"""All analytics queries: processing state, summaries, export records, the job lease, the account facts the
+DVP Data API decides visibility with, and the Hub API's pull numbers."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.accounts.models import ORGANIZATION, Account, Membership
-from dockyard.analytics.models import AnalyticsDay, AnalyticsExport, AnalyticsLease, AnalyticsPeriod, AnalyticsSummary
+from dockyard.analytics.models import (
+    AnalyticsDay,
+    AnalyticsDigestPull,
+    AnalyticsExport,
+    AnalyticsLease,
+    AnalyticsPeriod,
+    AnalyticsSummary,
+)
 from dockyard.analytics.periods import Period
 from dockyard.analytics.summaries import SummaryRow
 from dockyard.db.base import utcnow
+from dockyard.registry.management import PullStatistics
 from dockyard.registry.models import Repository
 
 
@@ -33,11 +42,13 @@ class ExportFile:
 
 
 @dataclass(frozen=True)
-class RepositoryPulls:
-    """All-time pulls of a repository (pulls by tag and by digest) and its last pull, from the summaries."""
+class DigestPull:
+    """The last pull of a digest of a repository within some period."""
 
-    pull_count: int
-    last_pulled: datetime | None
+    namespace: str
+    repository: str
+    digest: str
+    last_pulled: datetime  # UTC
 
 
 class AnalyticsStore:
@@ -285,48 +296,105 @@ class AnalyticsStore:
         query = select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user_id)
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    # --- the Hub API's pull statistics (the seam hub/pulls.py can switch to) -----------------------------------
-    async def repository_pulls(self, paths: Iterable[str]) -> dict[str, RepositoryPulls]:
-        """All-time pulls per repository ("namespace/name") from the monthly repository summaries."""
-        pairs = [tuple(path.split("/", 1)) for path in paths if "/" in path]
-        if not pairs:
-            return {}
+    # --- the Hub API's pull numbers ---------------------------------------------------------------------------
+    async def replace_digest_pulls(self, month: Period, rows: Sequence[DigestPull]) -> None:
+        """The month's last pull per digest, all at once (in the caller's transaction)."""
+        await self.session.execute(delete(AnalyticsDigestPull).where(AnalyticsDigestPull.start == month.start))
+        if rows:
+            await self.session.execute(
+                insert(AnalyticsDigestPull),
+                [
+                    {
+                        "start": month.start,
+                        "namespace": row.namespace,
+                        "repository": row.repository,
+                        "digest": row.digest,
+                        "last_pulled": row.last_pulled,
+                    }
+                    for row in rows
+                ],
+            )
+
+    async def mark_hub_synced(self, month: Period, fingerprint: str) -> None:
+        await self.session.execute(
+            update(AnalyticsPeriod)
+            .where(AnalyticsPeriod.timespan == month.timespan, AnalyticsPeriod.start == month.start)
+            .values(hub_synced=fingerprint)
+        )
+
+    async def repositories_in(self, months: Iterable[Period]) -> list[tuple[str, str]]:
+        """The (namespace, repository) pairs with actions in any of these months."""
+        starts = sorted({month.start for month in months})
+        if not starts:
+            return []
         query = (
+            select(AnalyticsSummary.namespace, AnalyticsSummary.repository)
+            .where(
+                AnalyticsSummary.timespan == "months",
+                AnalyticsSummary.level == "repository",
+                AnalyticsSummary.start.in_(starts),
+            )
+            .distinct()
+            .order_by(AnalyticsSummary.namespace, AnalyticsSummary.repository)
+        )
+        return [(namespace, repository) for namespace, repository in (await self.session.execute(query)).all()]
+
+    async def pull_statistics(self, repositories: Sequence[tuple[str, str]]) -> dict[str, PullStatistics]:
+        """All-time pull numbers of these (namespace, repository) pairs, keyed by registry path: the pulls and the
+        last pull from the monthly repository summaries (so they equal what the DVP Data API reports), each tag's
+        last pull from the monthly reference summaries (a reference without ':' is a tag, and its only pulls are
+        pulls by tag), each digest's from the digest pulls."""
+        if not repositories:
+            return {}
+        pairs = list(dict.fromkeys(repositories))
+        months = AnalyticsSummary.timespan == "months"
+        summaries = tuple_(AnalyticsSummary.namespace, AnalyticsSummary.repository).in_(pairs)
+        totals = await self.session.execute(
             select(
                 AnalyticsSummary.namespace,
                 AnalyticsSummary.repository,
                 func.sum(AnalyticsSummary.pull_by_tag + AnalyticsSummary.pull_by_digest),
                 func.max(AnalyticsSummary.last_pulled),
             )
-            .where(
-                AnalyticsSummary.timespan == "months",
-                AnalyticsSummary.level == "repository",
-                or_(
-                    *[and_(AnalyticsSummary.namespace == ns, AnalyticsSummary.repository == name) for ns, name in pairs]
-                ),
-            )
+            .where(months, AnalyticsSummary.level == "repository", summaries)
             .group_by(AnalyticsSummary.namespace, AnalyticsSummary.repository)
         )
-        out = {}
-        for namespace, repository, pulls, last in (await self.session.execute(query)).all():
-            out[f"{namespace}/{repository}"] = RepositoryPulls(int(pulls or 0), last)
-        return out
-
-    async def reference_last_pulled(self, namespace: str, repository: str) -> dict[str, datetime]:
-        """The last pull of each reference (tag, or digest pulled by digest) of a repository."""
-        query = (
-            select(AnalyticsSummary.reference, func.max(AnalyticsSummary.last_pulled))
-            .where(
-                AnalyticsSummary.timespan == "months",
-                AnalyticsSummary.level == "reference",
-                AnalyticsSummary.namespace == namespace,
-                AnalyticsSummary.repository == repository,
-                AnalyticsSummary.last_pulled.is_not(None),
+        tags: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
+        for namespace, repository, tag, last in await self.session.execute(
+            select(
+                AnalyticsSummary.namespace,
+                AnalyticsSummary.repository,
+                AnalyticsSummary.reference,
+                func.max(AnalyticsSummary.last_pulled),
             )
-            .group_by(AnalyticsSummary.reference)
-        )
-        rows = (await self.session.execute(query)).all()
-        return {reference: last for reference, last in rows if last is not None}
+            .where(
+                months,
+                AnalyticsSummary.level == "reference",
+                summaries,
+                AnalyticsSummary.reference.not_like("%:%"),
+            )
+            .group_by(AnalyticsSummary.namespace, AnalyticsSummary.repository, AnalyticsSummary.reference)
+        ):
+            if last is not None:  # only version checks of the tag
+                tags[namespace, repository][tag] = last
+        digests: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
+        for namespace, repository, digest, last in await self.session.execute(
+            select(
+                AnalyticsDigestPull.namespace,
+                AnalyticsDigestPull.repository,
+                AnalyticsDigestPull.digest,
+                func.max(AnalyticsDigestPull.last_pulled),
+            )
+            .where(tuple_(AnalyticsDigestPull.namespace, AnalyticsDigestPull.repository).in_(pairs))
+            .group_by(AnalyticsDigestPull.namespace, AnalyticsDigestPull.repository, AnalyticsDigestPull.digest)
+        ):
+            digests[namespace, repository][digest] = last
+        return {
+            f"{namespace}/{repository}": PullStatistics(
+                int(count or 0), last, tags.get((namespace, repository), {}), digests.get((namespace, repository), {})
+            )
+            for namespace, repository, count, last in totals.all()
+        }
 
     async def known_repositories(self, namespace: str) -> list[str]:
         query = (

@@ -1,5 +1,5 @@
 """Changes the Hub API makes to registry data: creating and deleting repositories, descriptions, privacy,
-immutable tag rules, deleting tags and images, and pull statistics.
+immutable tag rules, deleting tags and images, and setting pull statistics.
 
 Unlike the registry's own methods these work in the caller's session, so a Hub request changes registry data and
 its own tables in one transaction. The manifest cache is cleared and events are published only once that
@@ -9,11 +9,11 @@ transaction commits: clearing earlier would let a concurrent pull cache the stat
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, event, or_, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -51,11 +51,15 @@ class TagImmutable(ManagementError):
 
 
 @dataclass(frozen=True)
-class PullTally:
-    """Manifest GETs of one digest in one repository since the last flush."""
+class PullStatistics:
+    """A repository's pull numbers for the Hub API, over all time: the number of pulls, the last one, and the last
+    pull of each tag (by tag name) and of each manifest (by digest). What counts as a pull is the caller's
+    business: the registry stores these as given."""
 
-    gets: int
-    last: datetime
+    count: int
+    last: datetime | None
+    tags: Mapping[str, datetime] = field(default_factory=dict)
+    digests: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -228,52 +232,48 @@ class RegistryManagement:
             events.append(ManifestDeleted(repository.path, manifest.digest, account, now))
 
     # --- pull statistics -----------------------------------------------------------------------------------
-    async def record_pulls(self, session: AsyncSession, pulls: Mapping[str, Mapping[str, PullTally]]) -> None:
-        """Add pulls counted from manifest GETs: a GET of an image manifest is one pull (an index alone is not,
-        so a multi-arch pull counts once per platform it fetches). Pulled manifests, the indexes listing them
-        and the tags on either get their last-pulled time."""
-        store = RegistryStore(session)
-        listing = ListingStore(session)
-        for path, tallies in pulls.items():
-            repository = await store.repository(path)
-            if repository is None:
-                continue
-            found = await listing.manifest_kinds(repository.id, tallies)
-            count = sum(t.gets for d, t in tallies.items() if d in found and found[d][1] not in mt.INDEXES)
-            latest = max(t.last for d, t in tallies.items() if d in found) if found else None
-            if latest is None:
-                continue
-            await session.execute(
-                update(Repository)
-                .where(Repository.id == repository.id)
-                .values(pull_count=Repository.pull_count + count)
+    @staticmethod
+    async def set_pull_statistics(session: AsyncSession, statistics: Mapping[str, PullStatistics]) -> int:
+        """Replace the pull numbers of these repositories (by path; paths the registry does not hold are skipped)
+        with the given totals, so applying the same numbers twice changes nothing. A tag or manifest the numbers
+        do not name has never been pulled. Only rows whose numbers change are written (a busy repository's tags
+        would otherwise all be rewritten on every run). Returns how many of the repositories exist.
+
+        Static: pull numbers are in no cache and trigger no event, so no registry service is needed (the
+        analytics job calls this from `dockyard analytics run` too)."""
+        if not statistics:
+            return 0
+        found = (await session.execute(select(Repository).where(Repository.path.in_(statistics)))).scalars().all()
+        numbers: dict[int, PullStatistics] = {}
+        for repository in found:
+            numbers[repository.id] = wanted = statistics[repository.path]
+            if repository.pull_count != wanted.count:
+                repository.pull_count = wanted.count
+            if repository.last_pulled_at != wanted.last:
+                repository.last_pulled_at = wanted.last
+        if not numbers:
+            return 0
+        tags = await session.execute(
+            select(Tag.id, Tag.repository_id, Tag.name, Tag.last_pulled_at).where(Tag.repository_id.in_(numbers))
+        )
+        changed = [
+            {"id": tag_id, "last_pulled_at": when}
+            for tag_id, repository_id, name, current in tags.all()
+            if (when := numbers[repository_id].tags.get(name)) != current
+        ]
+        if changed:
+            await session.execute(update(Tag), changed)
+        manifests = await session.execute(
+            select(Manifest.id, Manifest.repository_id, Manifest.digest, Manifest.last_pulled_at).where(
+                Manifest.repository_id.in_(numbers)
             )
-            await session.execute(
-                update(Repository)
-                .where(
-                    Repository.id == repository.id,
-                    or_(Repository.last_pulled_at.is_(None), Repository.last_pulled_at < latest),
-                )
-                .values(last_pulled_at=latest)
-            )
-            touched: dict[int, datetime] = {found[d][0]: t.last for d, t in tallies.items() if d in found}
-            parents = await listing.parents(repository.id, [d for d in tallies if d in found])
-            parent_kinds = await listing.manifest_kinds(repository.id, {p for ps in parents.values() for p in ps})
-            for child, indexes in parents.items():
-                for parent in indexes:
-                    parent_id = parent_kinds[parent][0]
-                    touched[parent_id] = max(touched.get(parent_id, tallies[child].last), tallies[child].last)
-            for manifest_id, when in touched.items():
-                await session.execute(
-                    update(Manifest)
-                    .where(
-                        Manifest.id == manifest_id,
-                        or_(Manifest.last_pulled_at.is_(None), Manifest.last_pulled_at < when),
-                    )
-                    .values(last_pulled_at=when)
-                )
-                await session.execute(
-                    update(Tag)
-                    .where(Tag.manifest_id == manifest_id, or_(Tag.last_pulled_at.is_(None), Tag.last_pulled_at < when))
-                    .values(last_pulled_at=when)
-                )
+        )
+        changed = [
+            {"id": manifest_id, "last_pulled_at": when}
+            for manifest_id, repository_id, digest, current in manifests.all()
+            if (when := numbers[repository_id].digests.get(digest)) != current
+        ]
+        if changed:
+            await session.execute(update(Manifest), changed)
+        await session.flush()
+        return len(numbers)

@@ -39,7 +39,7 @@ class Repository(Base):
     # Immutable tags: a push may not move an existing tag that fully matches one of these regular expressions.
     immutable_tags: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     immutable_tags_rules: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
-    # Pull statistics, written in batches from the pull events (see hub/pulls.py), never on the pull path.
+    # Pull statistics: totals set by whoever counts pulls (the analytics job), never on the pull path.
     pull_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

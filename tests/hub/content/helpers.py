@@ -1,5 +1,5 @@
 """Helpers for the Hub content tests (repositories, tags, images, stars, pulls, search): accounts, Hub logins,
-pushes and pulls through the registry API, and the pull-statistics flush."""
+pushes and pulls through the registry API, and the analytics job that turns pulls into the Hub's numbers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from httpx2 import Response
 from starlette.testclient import TestClient
 
+from dockyard.analytics.jobs import AnalyticsJob, JobReport, run_once
 from tests.conftest import ADMIN_PASSWORD
 from tests.registry.helpers import (
     DOCKER_LIST,
@@ -100,12 +101,28 @@ def push_index(
     return response.headers["docker-content-digest"], digests
 
 
-def pull(client: TestClient, repo: str, reference: str, *, method: str = "GET", accept: str | None = None) -> Response:
+def pull(
+    client: TestClient,
+    repo: str,
+    reference: str,
+    *,
+    method: str = "GET",
+    accept: str | None = None,
+    agent: str = "testclient",
+) -> Response:
+    """One manifest request. Requests with the same `agent` (all from the test client's address) are one client
+    to the analytics classification, and its requests within a minute may make up one pull."""
     headers = auth_for(client, repo, "pull")
     headers["Accept"] = accept or f"{OCI_MANIFEST}, {OCI_INDEX}"
+    headers["User-Agent"] = agent
     return client.request(method, f"/v2/{repo}/manifests/{reference}", headers=headers)
 
 
-def flush_pulls(client: TestClient) -> int:
-    written: int = in_app(client, services(client).content.pulls.flush)
-    return written
+def run_analytics(client: TestClient) -> JobReport:
+    """One round of the server's periodic analytics job (capture written first), which sets the Hub's pull
+    numbers."""
+    found = services(client)
+    assert found.capture is not None
+    capture = found.capture
+    report: JobReport = in_app(client, lambda: run_once(AnalyticsJob(found.settings, found.db), capture.flush))
+    return report

@@ -13,10 +13,10 @@ from tests.hub.content.helpers import (
     admin,
     auth_for,
     create_repo,
-    flush_pulls,
     pull,
     push,
     push_index,
+    run_analytics,
     user,
 )
 from tests.registry.helpers import assert_error
@@ -39,7 +39,7 @@ def test_active_and_inactive_images(client: TestClient) -> None:
     cutoff = datetime.now(UTC)
     assert pull(client, "admin/app", "pulled").status_code == 200
     assert pull(client, "admin/app", "old", method="HEAD").status_code == 200  # a HEAD is not a pull
-    flush_pulls(client)
+    run_analytics(client)
 
     summary = client.get(SUMMARY, params={"active_from": iso(cutoff)}, headers=headers).json()
     assert summary["statistics"] == {"total": 2, "active": 1, "inactive": 1}
