@@ -131,6 +131,7 @@ def test_invalid_digest(client: TestClient, headers: dict[str, str], stored: str
 
 
 def test_delete_blob(client: TestClient, headers: dict[str, str], stored: str) -> None:
+    assert client.head(f"/v2/admin/app/blobs/{stored}", headers=headers).status_code == 200  # now cached
     response = client.delete(f"/v2/admin/app/blobs/{stored}", headers=headers)
     assert response.status_code == 202
     assert response.headers[API_VERSION[0]] == API_VERSION[1]

@@ -242,6 +242,7 @@ def test_blob_kept_while_another_repository_references_it(client: TestClient) ->
         push_blob(client, repo, config, ADMIN)
     body = encode(image_manifest(config, [shared]))
     assert put_manifest(client, "admin/one", "v1", body, ADMIN, OCI_MANIFEST).status_code == 201
+    assert client.head(f"/v2/admin/two/blobs/{digest_of(shared)}", headers=ADMIN).status_code == 200  # now cached
     collect(client, dry_run=False)
     assert client.get(f"/v2/admin/one/blobs/{digest_of(shared)}", headers=ADMIN).content == shared
     # admin/two's link was unreferenced there, so it is gone, but the blob itself stays for admin/one.

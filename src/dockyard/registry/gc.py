@@ -159,8 +159,8 @@ async def collect(
     dry_run: bool,
     cache: ManifestCache | None = None,
 ) -> GCReport:
-    """Collect garbage. Run inside the server, pass the registry's manifest cache: it must forget the manifests
-    deleted here, or it would keep serving them until its entries expire."""
+    """Collect garbage. Run inside the server, pass the registry's cache: it must forget the manifests and blob
+    links deleted here, or it would keep serving them until its entries expire."""
     now = utcnow()
     cutoff = now - timedelta(seconds=grace_seconds)
     report = GCReport()
@@ -178,7 +178,7 @@ async def collect(
     else:
         async with db.writer() as session:
             await _remove_rows(session, cutoff, report)
-        if cache is not None and report.manifests:
+        if cache is not None and (report.manifests or report.links):
             cache.clear()
         await _remove_blobs(db, storage, cutoff, report)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Scope
+from starlette.types import Scope, Send
 
 from dockyard.accounts.names import RESERVED_NAMES
 from dockyard.http import client_ip
@@ -44,7 +44,22 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class BlobFileResponse(FileResponse):
+    """A byte range of a blob (whole blobs go through BlobResponse)."""
+
     chunk_size = 1024 * 1024
+
+
+class BlobResponse(StreamingResponse):
+    """A whole blob as the storage reads it; the reader is closed as soon as the response ends or the client
+    leaves, so a disconnect never keeps a file open until garbage collection."""
+
+    body_iterator: AsyncGenerator[bytes, None]
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            await self.body_iterator.aclose()
 
 
 def error_response(error: RegistryError, *, head: bool = False) -> Response:
@@ -219,8 +234,9 @@ async def blob(request: Request, service: RegistryService, caller: Caller | None
     if request.method == "HEAD":
         return Response(headers={**headers, "Content-Length": str(found.size)})
     requested = request.headers.get("range")
-    if requested is not None:
-        _check_range(requested, found.size)
+    if requested is None:
+        return BlobResponse(service.storage.read(found.digest), headers={**headers, "Content-Length": str(found.size)})
+    _check_range(requested, found.size)
     return BlobFileResponse(service.storage.local_path(found.digest), headers=headers, stat_result=None)
 
 

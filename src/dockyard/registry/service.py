@@ -24,7 +24,7 @@ from dockyard.db import Database, utcnow
 from dockyard.events import EventBus
 from dockyard.registry import mediatypes as mt
 from dockyard.registry.auth import Caller, RegistryAuth
-from dockyard.registry.cache import CachedManifest, ManifestCache
+from dockyard.registry.cache import CachedBlob, CachedManifest, ManifestCache
 from dockyard.registry.errors import (
     BlobUnknown,
     BlobUploadUnknown,
@@ -155,11 +155,8 @@ class RegistryService:
         status = 404
         try:
             parse_digest(digest)
-            async with self.db.reader() as session:
-                store = RegistryStore(session)
-                repository = await self._existing(store, repo)
-                blob = await store.blob_in_repository(repository.id, digest)
-            if blob is None or not await self.storage.exists(digest):
+            blob = self.cache.get_blob(repo.path, digest) or await self._lookup_blob(repo, digest)
+            if not await self.storage.exists(digest):
                 raise BlobUnknown(detail={"digest": digest})
             status = 200
             return BlobResult(digest=blob.digest, size=blob.size)
@@ -177,6 +174,18 @@ class RegistryService:
                 )
             )
 
+    async def _lookup_blob(self, repo: Repo, digest: str) -> CachedBlob:
+        epoch = self.cache.epoch
+        async with self.db.reader() as session:
+            store = RegistryStore(session)
+            repository = await self._existing(store, repo)
+            row = await store.blob_in_repository(repository.id, digest)
+        if row is None:
+            raise BlobUnknown(detail={"digest": digest})
+        found = CachedBlob(row.digest, row.size)
+        self.cache.put_blob(repo.path, found, epoch)
+        return found
+
     async def delete_blob(self, caller: Caller | None, repo: Repo, digest: str) -> None:
         await self.auth.require(caller, repo.name, repo.path, ("delete",))
         parse_digest(digest)
@@ -185,6 +194,7 @@ class RegistryService:
             repository = await self._existing(store, repo)
             if not await store.unlink_blob(repository.id, digest):
                 raise BlobUnknown(detail={"digest": digest})
+        self.cache.invalidate(repo.path)
 
     # --- uploads -------------------------------------------------------------------------------------------
     def _lock(self, upload_id: str) -> asyncio.Lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable
 from pathlib import Path
 from typing import Protocol
 
@@ -33,8 +33,12 @@ class BlobStorage(Protocol):
 
     async def exists(self, digest: str) -> bool: ...
 
+    def read(self, digest: str) -> AsyncGenerator[bytes, None]:
+        """A blob's bytes from the first to the last, in chunks."""
+        ...
+
     def local_path(self, digest: str) -> Path:
-        """Where a blob's bytes can be read (the filesystem driver serves them straight from here)."""
+        """Where a blob's bytes can be read (byte ranges are served straight from here)."""
         ...
 
     async def delete(self, digest: str) -> None: ...
