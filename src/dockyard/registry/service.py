@@ -48,7 +48,18 @@ from dockyard.registry.manifests import ParsedManifest, parse_manifest
 from dockyard.registry.models import Manifest, ManifestReference, Repository, Upload
 from dockyard.registry.pulllimits import PullLimiter
 from dockyard.registry.references import canonical_name, is_digest, is_valid_tag, parse_digest
-from dockyard.registry.store import RegistryStore
+from dockyard.registry.store import (
+    RegistryStore,
+    blob_link,
+    blob_lookup,
+    blob_stored,
+    manifest_lookup,
+    repository_lookup,
+    upload_delete,
+    upload_insert,
+    upload_lookup,
+    upload_touch,
+)
 from dockyard.storage import DigestMismatch, FilesystemStorage, UploadMissing
 
 MAX_TAGS_PER_PUSH = 100
@@ -129,6 +140,10 @@ class RegistryService:
             raise NameUnknown(f"repository {repo.name} not known to registry")
         return repository
 
+    async def _require_repository(self, repo: Repo) -> None:
+        if await self.db.first(repository_lookup(repo.path)) is None:
+            raise NameUnknown(f"repository {repo.name} not known to registry")
+
     async def _ensure_repository(self, store: RegistryStore, repo: Repo) -> Repository:
         """The repository, created on first push (the caller's push permission was checked already)."""
         repository = await store.repository(repo.path)
@@ -176,11 +191,9 @@ class RegistryService:
 
     async def _lookup_blob(self, repo: Repo, digest: str) -> CachedBlob:
         epoch = self.cache.epoch
-        async with self.db.reader() as session:
-            store = RegistryStore(session)
-            repository = await self._existing(store, repo)
-            row = await store.blob_in_repository(repository.id, digest)
+        row = await self.db.first(blob_lookup(repo.path, digest))
         if row is None:
+            await self._require_repository(repo)
             raise BlobUnknown(detail={"digest": digest})
         found = CachedBlob(row.digest, row.size)
         self.cache.put_blob(repo.path, found, epoch)
@@ -203,11 +216,13 @@ class RegistryService:
     async def start_upload(self, caller: Caller | None, repo: Repo) -> UploadState:
         await self.auth.require(caller, repo.name, repo.path, ("pull", "push"))
         upload_id = str(uuid.uuid4())
-        async with self.db.writer() as session:
-            store = RegistryStore(session)
-            repository = await self._ensure_repository(store, repo)
-            await self.storage.create_upload(upload_id)
-            await store.add_upload(Upload(id=upload_id, repository_id=repository.id))
+        await self.storage.create_upload(upload_id)
+        if not (await self.db.write(upload_insert(repo.path, upload_id, utcnow())))[0]:
+            # The repository's first push creates it (the files of uploads that never got a row are swept by gc).
+            async with self.db.writer() as session:
+                store = RegistryStore(session)
+                repository = await self._ensure_repository(store, repo)
+                await store.add_upload(Upload(id=upload_id, repository_id=repository.id))
         return UploadState(upload_id, 0)
 
     async def mount_blob(self, caller: Caller | None, repo: Repo, digest: str, source: str | None) -> bool:
@@ -245,15 +260,10 @@ class RegistryService:
             return True
         return await self.auth.permission(caller.subject, path) >= Permission.READ
 
-    async def _upload_for(self, caller: Caller | None, repo: Repo, upload_id: str) -> Upload:
+    async def _upload_for(self, caller: Caller | None, repo: Repo, upload_id: str) -> None:
         await self.auth.require(caller, repo.name, repo.path, ("pull", "push"))
-        async with self.db.reader() as session:
-            store = RegistryStore(session)
-            upload = await store.upload(upload_id)
-            repository = await store.repository(repo.path)
-        if upload is None or repository is None or upload.repository_id != repository.id:
+        if await self.db.first(upload_lookup(repo.path, upload_id)) is None:
             raise BlobUploadUnknown(detail={"uuid": upload_id})
-        return upload
 
     async def upload_status(self, caller: Caller | None, repo: Repo, upload_id: str) -> UploadState:
         await self._upload_for(caller, repo, upload_id)
@@ -277,8 +287,7 @@ class RegistryService:
                 offset = await self.storage.append(upload_id, chunks)
             except UploadMissing as exc:
                 raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
-        async with self.db.writer() as session:
-            await RegistryStore(session).touch_upload(upload_id)
+        await self.db.write(upload_touch(upload_id, utcnow()))
         return UploadState(upload_id, offset)
 
     async def _check_offset(self, repo: Repo, upload_id: str, content_range: tuple[int, int] | None) -> None:
@@ -320,12 +329,10 @@ class RegistryService:
             except DigestMismatch as exc:
                 raise DigestInvalid(detail={"digest": digest}) from exc
         self._upload_locks.pop(upload_id, None)
-        async with self.db.writer() as session:
-            store = RegistryStore(session)
-            repository = await self._ensure_repository(store, repo)
-            await store.add_blob(digest, size)
-            await store.link_blob(repository.id, digest)
-            await store.delete_upload(upload_id)
+        now, sqlite = utcnow(), self.db.is_sqlite
+        await self.db.write(
+            blob_stored(sqlite, digest, size, now), blob_link(sqlite, repo.path, digest, now), upload_delete(upload_id)
+        )
         await self.storage.delete_upload(upload_id)
         return BlobResult(digest, size)
 
@@ -345,8 +352,7 @@ class RegistryService:
         await self._discard_upload(upload_id)
 
     async def _discard_upload(self, upload_id: str) -> None:
-        async with self.db.writer() as session:
-            await RegistryStore(session).delete_upload(upload_id)
+        await self.db.write(upload_delete(upload_id))
         await self.storage.delete_upload(upload_id)
         self._upload_locks.pop(upload_id, None)
 
@@ -394,13 +400,10 @@ class RegistryService:
 
     async def _lookup_manifest(self, repo: Repo, reference: str, by_digest: bool) -> CachedManifest:
         epoch = self.cache.epoch
-        async with self.db.reader() as session:
-            store = RegistryStore(session)
-            row = await store.manifest_row(repo.path, reference, by_digest=by_digest, with_content=True)
-            if row is None:
-                if await store.repository(repo.path) is None:
-                    raise NameUnknown(f"repository {repo.name} not known to registry")
-                raise ManifestUnknown(detail={"reference": reference})
+        row = await self.db.first(manifest_lookup(repo.path, reference, by_digest, with_content=True))
+        if row is None:
+            await self._require_repository(repo)
+            raise ManifestUnknown(detail={"reference": reference})
         found = CachedManifest(row[0], row.digest, row.media_type, row.size, row.content)
         self.cache.put(repo.path, reference, found, epoch)
         return found

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.base import utcnow
+from dockyard.db.base import UTCDateTime, utcnow
 from dockyard.registry.models import (
     Blob,
     Manifest,
@@ -23,6 +24,73 @@ from dockyard.registry.models import (
     TagHistory,
     Upload,
 )
+
+
+# --- the hot point reads, as statements (Database.first runs them without a session) ------------------------
+def repository_lookup(path: str) -> Select[int]:
+    return select(Repository.id).where(Repository.path == path)
+
+
+def manifest_lookup(path: str, reference: str, by_digest: bool, with_content: bool) -> Select[*tuple[Any, ...]]:
+    """From a repository path and a tag or digest to the manifest, in one indexed query."""
+    columns: list[Any] = [Repository.id, Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size]
+    if with_content:
+        columns.append(Manifest.content)
+    query = select(*columns).join(Repository, Repository.id == Manifest.repository_id)
+    if by_digest:
+        return query.where(Repository.path == path, Manifest.digest == reference)
+    return query.join(Tag, Tag.manifest_id == Manifest.id).where(Repository.path == path, Tag.name == reference)
+
+
+def blob_lookup(path: str, digest: str) -> Select[str, int]:
+    """A blob linked into the repository at `path`."""
+    return (
+        select(Blob.digest, Blob.size)
+        .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
+        .join(Repository, Repository.id == RepositoryBlob.repository_id)
+        .where(Repository.path == path, Blob.digest == digest)
+    )
+
+
+def upload_lookup(path: str, upload_id: str) -> Select[str]:
+    """An upload that belongs to the repository at `path`."""
+    return (
+        select(Upload.id)
+        .join(Repository, Repository.id == Upload.repository_id)
+        .where(Repository.path == path, Upload.id == upload_id)
+    )
+
+
+def upload_insert(path: str, upload_id: str, now: datetime) -> Insert:
+    """A new upload in the repository at `path` (no row when the repository does not exist yet)."""
+    stamp = literal(now, UTCDateTime())
+    return insert(Upload).from_select(
+        ["id", "repository_id", "created_at", "updated_at"],
+        select(literal(upload_id), Repository.id, stamp, stamp).where(Repository.path == path),
+    )
+
+
+def upload_touch(upload_id: str, now: datetime) -> Update:
+    return update(Upload).where(Upload.id == upload_id).values(updated_at=now)
+
+
+def blob_stored(sqlite: bool, digest: str, size: int, now: datetime) -> Insert:
+    """The blob's row, or a fresh reference time for an existing one (garbage collection reads it)."""
+    stmt = (sqlite_insert if sqlite else pg_insert)(Blob).values(
+        digest=digest, size=size, created_at=now, referenced_at=now
+    )
+    return stmt.on_conflict_do_update(index_elements=["digest"], set_={"referenced_at": now})
+
+
+def blob_link(sqlite: bool, path: str, digest: str, now: datetime) -> Insert:
+    """Link a stored blob into the repository at `path` (no row when the repository is gone)."""
+    rows = select(Repository.id, literal(digest), literal(now, UTCDateTime())).where(Repository.path == path)
+    stmt = (sqlite_insert if sqlite else pg_insert)(RepositoryBlob)
+    return stmt.from_select(["repository_id", "digest", "linked_at"], rows).on_conflict_do_nothing()
+
+
+def upload_delete(upload_id: str) -> Delete:
+    return delete(Upload).where(Upload.id == upload_id)
 
 
 class RegistryStore:
@@ -79,11 +147,6 @@ class RegistryStore:
     async def blob(self, digest: str) -> Blob | None:
         return await self.session.get(Blob, digest)
 
-    async def add_blob(self, digest: str, size: int) -> None:
-        now = utcnow()
-        stmt = self._insert(Blob).values(digest=digest, size=size, created_at=now, referenced_at=now)  # type: ignore[attr-defined]
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=["digest"], set_={"referenced_at": now}))
-
     async def link_blob(self, repository_id: int, digest: str) -> None:
         stmt = self._insert(RepositoryBlob).values(  # type: ignore[attr-defined]
             repository_id=repository_id, digest=digest, linked_at=utcnow()
@@ -121,19 +184,10 @@ class RegistryStore:
         return result.scalars().all()
 
     # --- manifests -----------------------------------------------------------------------------------------
-    async def manifest_row(self, path: str, reference: str, *, by_digest: bool, with_content: bool) -> Row | None:  # type: ignore[type-arg]
-        """The hot path: one indexed query from a repository path and a tag or digest to the manifest."""
-        columns = [Repository.id, Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size]
-        if with_content:
-            columns.append(Manifest.content)
-        query = select(*columns).join(Repository, Repository.id == Manifest.repository_id)
-        if by_digest:
-            query = query.where(Repository.path == path, Manifest.digest == reference)
-        else:
-            query = query.join(Tag, Tag.manifest_id == Manifest.id).where(
-                Repository.path == path, Tag.name == reference
-            )
-        return (await self.session.execute(query)).first()
+    async def manifest_row(
+        self, path: str, reference: str, *, by_digest: bool, with_content: bool
+    ) -> Row[*tuple[Any, ...]] | None:
+        return (await self.session.execute(manifest_lookup(path, reference, by_digest, with_content))).first()
 
     async def manifest(self, repository_id: int, digest: str) -> Manifest | None:
         result = await self.session.execute(
@@ -222,12 +276,6 @@ class RegistryStore:
     async def add_upload(self, upload: Upload) -> None:
         self.session.add(upload)
         await self.session.flush()
-
-    async def delete_upload(self, upload_id: str) -> None:
-        await self.session.execute(delete(Upload).where(Upload.id == upload_id))
-
-    async def touch_upload(self, upload_id: str) -> None:
-        await self.session.execute(update(Upload).where(Upload.id == upload_id).values(updated_at=utcnow()))
 
     async def stale_uploads(self, before: datetime) -> list[str]:
         result = await self.session.execute(select(Upload.id).where(Upload.updated_at < before))
