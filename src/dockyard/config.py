@@ -53,7 +53,7 @@ class Settings:
     analytics_mmdb: str = ""
     events_token: str = ""
     analytics_window_seconds: int = 60
-    analytics_interval_seconds: int = 3600
+    analytics_interval_seconds: int = 600
     analytics_export_max_rows: int = 1_000_000
     analytics_download_ttl_seconds: int = 3600
     analytics_memory_limit: str = "1GB"
