@@ -5,10 +5,12 @@
 
 Generates the events with benchmarks/analytics_events.py into DIR (kept, and reused when DIR already holds them),
 then times, in one process as the analytics job does it: classifying every day in order (reading the day's
-segments, the classification SQL on DuckDB, writing the day's actions file), then the weekly summaries (and the
-monthly ones with --months). Prints wall seconds, CPU seconds (user + system, all threads) and the peak RSS of the
+segments, the rules, writing the day's actions file), then the weekly summaries (and the monthly ones with
+--months). `--engine sql` runs the rules and the summaries as SQL on DuckDB (the specification) instead of the
+embedded numpy engine. Prints wall seconds, CPU seconds (user + system, all threads) and the peak RSS of the
 process, and compares the action counts, in total and per day, with DIR/_truth.json: exact for any window up to
-the generator's (60 s). The machine's load average is printed too: wall times mean little on a busy machine.
+the generator's (60 s). The machine's load average is printed before and after: wall times mean little on a
+busy machine.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from dockyard.analytics import actions, segments  # noqa: E402
-from dockyard.analytics.classify import Carry, Classifier, connect  # noqa: E402
+from dockyard.analytics.classify import Carry, Classifier, Engine, connect  # noqa: E402
 from dockyard.analytics.periods import Period  # noqa: E402
 from dockyard.analytics.summaries import summarize  # noqa: E402
 
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit (the job's default)")
     parser.add_argument("--months", action="store_true", help="also time the monthly summaries")
+    parser.add_argument("--engine", choices=["numpy", "sql"], default="numpy", help="classification and summaries")
     args = parser.parse_args(argv)
 
     scratch = None
@@ -91,15 +94,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; DuckDB memory limit {args.memory_limit}"
         )
         con = connect(threads=args.threads or None, memory_limit=args.memory_limit, temp_dir=data / "tmp")
-        found = run(con, data, args.window, args.months)
+        found = run(con, data, args.window, args.months, args.engine)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
         return check(found, truth)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run(con: Any, data: Path, window: int, months: bool) -> dict[str, Any]:
-    classifier = Classifier(con, window)
+def run(con: Any, data: Path, window: int, months: bool, engine: Engine) -> dict[str, Any]:
+    classifier = Classifier(con, window, engine)
     totals = dict.fromkeys(actions.ACTIONS, 0)
     by_day: dict[str, dict[str, int]] = {}
     carry = Carry()
@@ -113,22 +117,23 @@ def run(con: Any, data: Path, window: int, months: bool) -> dict[str, Any]:
                 totals[name] += count
     classifier.close()
     weeks = sorted({Period.week_of(day) for day in actions.days(data)})
-    summary_rows = timed_summaries("weekly summaries", con, data, weeks)
+    summary_rows = timed_summaries("weekly summaries", con, data, weeks, engine)
     total = Stage("total")
     total.wall, total.cpu = classify.wall + summary_rows[1].wall, classify.cpu + summary_rows[1].cpu
     print(
         f"{'classify + weekly':<22} {total.wall:8.2f} s wall {total.cpu:8.2f} s CPU   peak RSS {peak_rss_mb():7.0f} MB"
     )
     if months:
-        timed_summaries("monthly summaries", con, data, sorted({Period.month_of(d) for d in actions.days(data)}))
+        months_of = sorted({Period.month_of(d) for d in actions.days(data)})
+        timed_summaries("monthly summaries", con, data, months_of, engine)
     return {"actions": totals, "by_day": by_day, "weekly_rows": summary_rows[0]}
 
 
-def timed_summaries(name: str, con: Any, data: Path, periods: list[Period]) -> tuple[int, Stage]:
+def timed_summaries(name: str, con: Any, data: Path, periods: list[Period], engine: Engine) -> tuple[int, Stage]:
     rows = 0
     with Stage(name) as stage:
         for period in periods:
-            rows += len(summarize(con, data, period))
+            rows += len(summarize(con, data, period, engine))
     print(f"{'':<22} {len(periods)} periods, {rows:,} summary rows")
     return rows, stage
 

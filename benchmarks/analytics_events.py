@@ -155,12 +155,14 @@ def _pick(hashes: np.ndarray, weights: list[float] | list[int]) -> np.ndarray:
     """A weighted choice per client, stable because it is a function of the client's hash."""
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     u = (hashes >> np.uint64(11)).astype(np.float64) / float(1 << 53) * cumulative[-1]
-    return np.searchsorted(cumulative, u, side="right").astype(np.int32)
+    picked: np.ndarray = np.searchsorted(cumulative, u, side="right").astype(np.int32)
+    return picked
 
 
 def _zipf(n: int, s: float) -> np.ndarray:
-    p = 1.0 / np.arange(1, n + 1) ** s
-    return p / p.sum()
+    p: np.ndarray = 1.0 / np.arange(1, n + 1) ** s
+    shares: np.ndarray = p / p.sum()
+    return shares
 
 
 def _digest(*parts: object) -> str:
@@ -228,9 +230,13 @@ class World:
         }
 
 
-def _dictionary(indices: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
-    """A dictionary-encoded column (negative index = null): no string is copied per row."""
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32), mask=indices < 0), dictionary)
+def _dictionary(indices: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+    """A dictionary-encoded column (negative index = null): no string is copied per row. The dictionary holds
+    each value once, as any Parquet writer's does (one with repeats is written as plain strings instead)."""
+    unique = values.dictionary_encode()
+    # Index -1 (null) picks the appended -1.
+    remap = np.append(unique.indices.fill_null(-1).to_numpy(zero_copy_only=False), -1)[indices]
+    return pa.DictionaryArray.from_arrays(pa.array(remap.astype(np.int32), mask=remap < 0), unique.dictionary)
 
 
 def _session_starts(rng: np.random.Generator, n: int) -> np.ndarray:

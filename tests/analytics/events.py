@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import Carry, Classifier, connect
+from dockyard.analytics.classify import Carry, Classifier, Engine, connect
 
 T0 = datetime(2024, 3, 6, 12, 0, 0)  # a Wednesday, mid-day
 DOCKER = "docker/27.3.1 go/go1.22.7 os/linux arch/amd64"
@@ -64,18 +64,27 @@ def write(data_dir: Path, requests: Sequence[Req]) -> None:
 
 
 def classify_days(data_dir: Path, window: int = 60) -> dict[date, list[tuple[datetime, str, str, str]]]:
-    """Classify every day with events, in order; returns per day (time, action, method, reference) of each
-    action, sorted by time."""
-    classifier = Classifier(connect(threads=1), window)
+    """Classify every day with events, in order, with both engines (the numpy one writes the action files);
+    returns per day (time, action, method, reference) of each action, sorted by time, after checking that the
+    SQL specification gives the same actions and carry."""
+    found = {engine: _classify_days(data_dir, window, engine) for engine in ("sql", "numpy")}
+    assert found["numpy"] == found["sql"]
+    return {day: rows for day, (rows, _) in found["numpy"].items()}
+
+
+def _classify_days(
+    data_dir: Path, window: int, engine: Engine
+) -> dict[date, tuple[list[tuple[datetime, str, str, str]], Carry]]:
+    classifier = Classifier(connect(threads=1), window, engine)
     carry = Carry()
-    out: dict[date, list[tuple[datetime, str, str, str]]] = {}
+    out: dict[date, tuple[list[tuple[datetime, str, str, str]], Carry]] = {}
     try:
         for day in segments.days(data_dir):
             result = classifier.classify_day(data_dir, day, carry)
             carry = result.carry
             actions.write_day(data_dir, day, result.actions)
             rows = result.actions.to_pylist()
-            out[day] = sorted((r["ts"], r["action"], r["method"], r["reference"]) for r in rows)
+            out[day] = (sorted((r["ts"], r["action"], r["method"], r["reference"]) for r in rows), carry)
     finally:
         classifier.close()
     return out

@@ -3,15 +3,28 @@ the window's edge, requests across midnight, several clients at once, surplus GE
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from benchmarks import analytics_events
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import Carry, Classifier, classify_sql, connect, encode_sql, load_sql, to_arrow
+from dockyard.analytics.classify import (
+    Carry,
+    Classifier,
+    Engine,
+    classify_sql,
+    connect,
+    encode_sql,
+    load_sql,
+    to_arrow,
+)
 from tests.analytics.events import T0, Req, classify, classify_days, digest, write
 
 TAG = "1.27"
@@ -278,6 +291,78 @@ def test_classifying_again_gives_the_same_actions(tmp_path: Path) -> None:
     files = {day: actions.day_path(tmp_path, day).read_bytes() for day in first}
     assert classify_days(tmp_path) == first
     assert {day: actions.day_path(tmp_path, day).read_bytes() for day in first} == files
+
+
+def test_the_next_day_classified_ahead_is_used_only_for_the_same_inputs(tmp_path: Path) -> None:
+    # Surplus GETs across midnight: the second day's result depends on the carry from the first.
+    d = [digest(f"d{n}") for n in range(1, 6)]
+    write(tmp_path, [at_midnight(o, "GET", ref) for o, ref in zip([-90, -40, -10, 20, 40], d, strict=True)])
+    first, second = date(2024, 3, 6), date(2024, 3, 7)
+
+    def fresh(day: date, carry: Carry) -> list[str]:
+        classifier = Classifier(connect(threads=1), 60)
+        try:
+            references: list[str] = (
+                classifier.classify_day(tmp_path, day, carry).actions.column("reference").to_pylist()
+            )
+            return references
+        finally:
+            classifier.close()
+
+    classifier = Classifier(connect(threads=1), 60)
+    try:
+        carry = classifier.classify_day(tmp_path, first, Carry()).carry
+        assert carry.starts
+        # Another carry than the one the day was classified ahead with.
+        assert classifier.classify_day(tmp_path, second, Carry()).actions.column("reference").to_pylist() == fresh(
+            second, Carry()
+        )
+        classifier.classify_day(tmp_path, first, Carry())
+        # A segment published since.
+        write(tmp_path, [at_midnight(120, "GET", digest("late"))])
+        found = classifier.classify_day(tmp_path, second, carry).actions.column("reference").to_pylist()
+        assert found == fresh(second, carry) == [d[4], digest("late")]
+    finally:
+        classifier.close()
+
+
+# --- the embedded engine equals the SQL ------------------------------------------------------------------------
+def classify_with(engine: Engine, data_dir: Path) -> list[tuple[list[dict[str, object]], Carry, dict[str, int]]]:
+    """Every day's action rows (all columns, in order), carry and counts, classified by `engine`."""
+    classifier = Classifier(connect(threads=1), 60, engine)
+    carry, out = Carry(), []
+    try:
+        for day in segments.days(data_dir):
+            result = classifier.classify_day(data_dir, day, carry)
+            carry = result.carry
+            out.append((result.actions.to_pylist(), carry, result.counts))
+    finally:
+        classifier.close()
+    return out
+
+
+def test_both_engines_classify_a_generated_sample_alike_and_as_its_truth(tmp_path: Path) -> None:
+    analytics_events.main(["--events", "40000", "--days", "3", "--clients", "1500", "--out", str(tmp_path)])
+    truth = json.loads((tmp_path / "_truth.json").read_text())
+    for path in segments.segment_paths(tmp_path):  # the format's promise, which the generator's days are written to
+        ts = pq.read_table(path, columns=["ts"]).column("ts").to_numpy()
+        assert (ts[1:] >= ts[:-1]).all()
+    found = classify_with("numpy", tmp_path)
+    assert found == classify_with("sql", tmp_path)
+    assert [counts for _, _, counts in found] == list(truth["by_day"].values())
+    # Then dense traffic of three clients in segments of their own, across both midnights: the days' rows are
+    # no longer in time order, some requests of a key are simultaneous, some fail, and surplus GETs carry over.
+    rng = np.random.default_rng(2)
+    extra = []
+    for n, request in enumerate(random_requests(4, 3000, datetime(2024, 1, 1, 23, 30), 26 * 3600)):
+        at = round(request.at * 2) / 2  # half seconds: simultaneous requests
+        status = 404 if rng.random() < 0.05 else 200
+        extra.append(replace(request, at=at, status=status, repository="library/app-000", client=n % 3))
+    write(tmp_path, extra[::2])
+    write(tmp_path, extra[1::2])
+    found = classify_with("numpy", tmp_path)
+    assert found == classify_with("sql", tmp_path)
+    assert any(carry.starts for _, carry, _ in found)
 
 
 # --- the SQL is portable ---------------------------------------------------------------------------------------

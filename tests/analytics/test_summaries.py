@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+from benchmarks import analytics_events
+
+from dockyard.analytics import summaries as summaries_module
 from dockyard.analytics.classify import connect
 from dockyard.analytics.periods import Period
 from dockyard.analytics.summaries import SummaryRow, summarize
@@ -26,6 +30,7 @@ def check(at: datetime, client: int, repository: str = "acme/app", tag: str = "1
 def summaries(data_dir: Path, period: Period) -> dict[tuple[str, str, str, str], tuple[int, int, int, int]]:
     classify_days(data_dir)
     rows = summarize(connect(threads=1), data_dir, period)
+    assert rows == summarize(connect(threads=1), data_dir, period, engine="sql")
     return {
         (r.level, r.namespace, r.repository, r.reference): (
             r.unique_ip_address,
@@ -129,3 +134,16 @@ def test_monthly_unique_clients_are_counted_not_added_up_from_weeks(tmp_path: Pa
 
 def test_a_period_without_actions_has_no_summaries(tmp_path: Path) -> None:
     assert summarize(connect(threads=1), tmp_path, WEEK) == []
+
+
+def test_both_engines_summarize_a_generated_sample_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four days over two weeks and two months; small passes, so that clients are counted a part at a time.
+    analytics_events.main(["--events", "30000", "--days", "4", "--start", "2024-01-29", "--out", str(tmp_path)])
+    classify_days(tmp_path)
+    monkeypatch.setattr(summaries_module, "_PASS_ROWS", 2000)
+    con = connect(threads=1)
+    periods = [Period.week_of(date(2024, 1, 29)), Period.month_of(date(2024, 1, 31)), Period.month_of(date(2024, 2, 1))]
+    for period in periods:
+        rows = summarize(con, tmp_path, period)
+        assert rows == summarize(con, tmp_path, period, engine="sql")
+        assert sum(r.unique_ip_address for r in rows if r.level == "namespace") > 100

@@ -22,17 +22,20 @@ Decisions where the table is silent (all tested in tests/analytics/test_rules.py
 - Surplus GETs: every GET by digest that no HEAD or GET by tag took as a follow-up pairs up with the next one
   greedily, by the "GET by digest, GET of another digest" row. `skopeo copy --all` of a 4-platform index by tag
   (GET tag, GET p1, GET p2, GET p3, GET p4) is one pull_by_tag (GET tag + p1) and two pull_by_digest (p2 + p3, p4).
-- Simultaneous requests of one key are ordered HEAD first, then by digest, then by their order in the segments.
+- Simultaneous requests of one key keep their order in the segments (day, then segment name, then row).
 
 Days are classified one at a time, each with the last window of the previous day as context, so memory stays
 flat whatever the history length; the only state that crosses midnight beyond that is whether the previous
 day's last free GET by digest of a key started an action (the "carry"), which keeps a run of surplus GETs
 across midnight paired exactly as in one piece. Classifying a day again gives the same actions.
 
-The rules themselves are SQL (sql/classify.sql, DuckDB dialect, portable to Spark through sqlglot). This module
-feeds it: it reads a day's segments with their strings dictionary-encoded and hands DuckDB narrow integer columns
-(key hash, digest hash, flags), never decoding a string per row, then picks each action's attributes out of the
-segments by row position.
+The rules are specified as SQL (sql/classify.sql, DuckDB dialect, portable to Spark through sqlglot), which is
+what a distributed engine runs. The embedded engine runs the same rules vectorised in numpy (`apply_rules`): one
+sort by (key, time, position) and every window function of the SQL as a comparison with the neighbouring row,
+several times faster than the SQL's window passes on DuckDB; tests check that both give the same actions and
+carry, row for row (`Classifier(engine="sql")` runs the SQL). Either way this module feeds the rules narrow
+integer columns built from the segments' dictionaries (key hash, digest number, flags), never decoding a string
+per row, then picks each action's attributes out of the segments by row position.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -65,6 +68,15 @@ DICTIONARY_COLUMNS = [
 ]  # fmt: skip
 KEY_COLUMNS = ["ts", "client", "user_agent", "method", "namespace", "repository", "reference", "digest", "status"]
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+VERSION_CHECK, PULL_BY_TAG, PULL_BY_DIGEST = (
+    actions.ACTIONS.index(name) for name in ("version_check", "pull_by_tag", "pull_by_digest")
+)
+_ACTION_NAMES = pa.array(actions.ACTIONS, pa.string())
+
+# What an action takes from the request that started it.
+_ATTRIBUTES = [name for name in actions.COLUMNS if name != "action"]
+
+Engine = Literal["numpy", "sql"]
 
 
 @cache
@@ -125,6 +137,10 @@ class Carry:
 
     starts: tuple[tuple[int, bool], ...] = ()
 
+    def __post_init__(self) -> None:
+        # In key order, so that equal carries compare equal however they were built.
+        object.__setattr__(self, "starts", tuple(sorted(self.starts)))
+
     def to_json(self) -> str:
         return json.dumps(sorted([str(k), start] for k, start in self.starts))
 
@@ -133,6 +149,10 @@ class Carry:
         if not text:
             return cls()
         return cls(tuple((int(k), bool(start)) for k, start in json.loads(text)))
+
+    @classmethod
+    def of(cls, keys: np.ndarray, starts: np.ndarray) -> Carry:
+        return cls(tuple(zip(keys.tolist(), starts.astype(bool).tolist(), strict=True)))
 
     def table(self) -> pa.Table:
         return pa.table(
@@ -177,19 +197,36 @@ class _Hashes:
         return out
 
 
-def _dictionary_chunks(column: pa.ChunkedArray) -> list[pa.DictionaryArray]:
-    return [chunk if pa.types.is_dictionary(chunk.type) else chunk.dictionary_encode() for chunk in column.chunks]
-
-
-def _spread(column: pa.ChunkedArray, per_value: Any, dtype: Any) -> np.ndarray:
-    """`per_value(dictionary) -> numpy array`, computed once per distinct value of each chunk and spread over its
-    rows (a null row gets the value of index 0; callers mask nulls themselves)."""
+def dictionary_codes(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """A string column as its dictionary and, per row, the index of the row's value in it (-1 for null). The
+    chunks' dictionaries are unified, not decoded; a plain string column is dictionary-encoded first. The
+    dictionary may hold a value twice (bulk writers' dictionaries need not be unique)."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    if column.num_chunks == 0:
+        return pa.array([], column.type.value_type), np.zeros(0, np.int32)
+    # A segment's batches share its dictionary: unifying would hash every value again.
+    first = column.chunk(0).dictionary
+    if any(not chunk.dictionary.equals(first) for chunk in column.chunks[1:]):
+        column = column.unify_dictionaries()
     parts = []
-    for chunk in _dictionary_chunks(column):
-        values = np.asarray(per_value(chunk.dictionary), dtype)
-        indices = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        parts.append(values[indices] if len(values) else np.zeros(len(chunk), dtype))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+    for chunk in column.chunks:
+        indices = chunk.indices if chunk.indices.null_count == 0 else chunk.indices.fill_null(-1)
+        parts.append(indices.to_numpy())
+    return column.chunk(0).dictionary, parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _spread(per_value: np.ndarray, indices: np.ndarray, null: Any) -> np.ndarray:
+    """`per_value[i]` for each row's dictionary index i, and `null` for null rows (index -1: the appended
+    element)."""
+    values: np.ndarray = np.append(per_value, np.asarray(null, per_value.dtype))[indices]
+    return values
+
+
+def _flags(values: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as false."""
+    flags: np.ndarray = values.fill_null(False).to_numpy(zero_copy_only=False)
+    return flags
 
 
 def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -200,112 +237,313 @@ def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def encode(tables: Sequence[tuple[pa.Table, np.ndarray]], hashes: _Hashes) -> pa.Table:
-    """The classifier's narrow input (k, t, x, rid: see sql/classify.sql) for the rows of `tables`, each given
-    with its row ids and already restricted to status 200. Digests are numbered within this call, over all the
-    tables at once; keys are stable hashes, equal on every day."""
-    digest_values = [
-        chunk.dictionary
-        for table, _ in tables
-        for name in ("reference", "digest")
-        for chunk in _dictionary_chunks(table.column(name))
+@dataclass(frozen=True)
+class Narrow:
+    """The rules' input: one entry per status-200 request, in the order that breaks ties between simultaneous
+    requests of a key (the SQL's `rid` is the position)."""
+
+    k: np.ndarray  # int64: hash of (client, user agent, namespace, repository), equal on every day
+    t: np.ndarray  # int64: microseconds since the epoch
+    head: np.ndarray  # bool: HEAD (else GET)
+    by_digest: np.ndarray  # bool: the reference is a digest (else a tag)
+    digest: np.ndarray  # int64: the digest the request is about (its reference or what its tag resolved to), 0 unknown
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def table(self) -> pa.Table:
+        """The relation sql/classify.sql reads as `{events}` (k, t, x, rid)."""
+        x = 4 * self.digest + 2 * self.head.astype(np.int64) + self.by_digest.astype(np.int64)
+        return pa.table(
+            {
+                "k": pa.array(self.k, pa.int64()),
+                "t": pa.array(self.t, pa.int64()),
+                "x": pa.array(x, pa.int64()),
+                "rid": pa.array(np.arange(len(self), dtype=np.int64), pa.int64()),
+            }
+        )
+
+
+_CODED = ("user_agent", "namespace", "repository", "method", "reference", "digest")
+
+
+def encode(parts: Sequence[tuple[pa.Table, np.ndarray | None]], hashes: _Hashes) -> Narrow:
+    """The rules' input for the rows of each table (KEY_COLUMNS at least) that its mask keeps (all rows without
+    one), tables in order. Digests are numbered within this call, over all the tables at once; keys are stable
+    hashes, equal on every day."""
+    coded = [
+        (table, mask, {name: dictionary_codes(table.column(name)) for name in _CODED})
+        for table, mask in parts
+        if table.num_rows
     ]
-    # Every digest (and tag) string of the call, each numbered from 1: `x` wants 0 for "unknown".
-    known = pc.unique(pa.concat_arrays(digest_values)) if digest_values else pa.array([], pa.string())
-    parts = []
-    for table, rids in tables:
-        if table.num_rows == 0:
-            continue
-        client = table.column("client").to_numpy().astype(np.uint64, copy=False)
-        agent = _spread(table.column("user_agent"), lambda d: hashes.of(d.to_pylist()), np.uint64)
-        namespace = _spread(table.column("namespace"), lambda d: hashes.of(d.to_pylist()), np.uint64)
-        repository = _spread(table.column("repository"), lambda d: hashes.of(d.to_pylist()), np.uint64)
-        key = _mix(_mix(_mix(client, agent), namespace), repository).view(np.int64)
-        head = _spread(table.column("method"), lambda d: pc.equal(d, "HEAD").to_numpy(zero_copy_only=False), bool)
-        by_digest = _spread(
-            table.column("reference"), lambda d: pc.match_substring(d, ":").to_numpy(zero_copy_only=False), bool
-        )
-
-        def number(d: pa.Array) -> np.ndarray:
-            found: np.ndarray = pc.index_in(d, value_set=known).fill_null(-1).to_numpy(zero_copy_only=False)
-            return found.astype(np.int64) + 1
-
-        reference = _spread(table.column("reference"), number, np.int64)
-        resolved = _spread(table.column("digest"), number, np.int64)
-        resolved[table.column("digest").is_null().to_numpy(zero_copy_only=False)] = 0
-        digest = np.where(by_digest, reference, resolved)
-        x = 4 * digest + 2 * head.astype(np.int64) + by_digest.astype(np.int64)
-        parts.append(
-            pa.table(
-                {
-                    "k": pa.array(key, pa.int64()),
-                    "t": table.column("ts").cast(pa.timestamp("us")).cast(pa.int64()),
-                    "x": pa.array(x, pa.int64()),
-                    "rid": pa.array(rids.astype(np.int64, copy=False), pa.int64()),
-                }
-            )
-        )
-    if not parts:
-        return NARROW_SCHEMA.empty_table()
-    return pa.concat_tables(parts)
+    if not coded:
+        empty = np.zeros(0, np.int64)
+        return Narrow(empty, empty, empty.astype(bool), empty.astype(bool), empty)
+    # Every digest (and tag) string of the call numbered from 1 (0 means "unknown"), in one pass over all the
+    # tables' dictionaries: per table, the numbers of its reference and its digest dictionary.
+    strings = [codes[name][0] for _, _, codes in coded for name in ("reference", "digest")]
+    numbered = pc.dictionary_encode(pa.concat_arrays(strings)).indices.fill_null(-1).to_numpy().astype(np.int64) + 1
+    numbers = np.split(numbered, np.cumsum([len(dictionary) for dictionary in strings])[:-1])
+    out = [
+        _encode_table(table, mask, codes, numbers[2 * i], numbers[2 * i + 1], hashes)
+        for i, (table, mask, codes) in enumerate(coded)
+    ]
+    if len(out) == 1:
+        return out[0]
+    return Narrow(
+        *(np.concatenate([getattr(n, name) for n in out]) for name in ("k", "t", "head", "by_digest", "digest"))
+    )
 
 
-NARROW_SCHEMA = pa.schema([("k", pa.int64()), ("t", pa.int64()), ("x", pa.int64()), ("rid", pa.int64())])
+def _encode_table(
+    table: pa.Table,
+    mask: np.ndarray | None,
+    codes: dict[str, tuple[pa.Array, np.ndarray]],
+    reference_numbers: np.ndarray,
+    digest_numbers: np.ndarray,
+    hashes: _Hashes,
+) -> Narrow:
+    t = table.column("ts").cast(pa.timestamp("us")).to_numpy().view(np.int64)
+    client = table.column("client").to_numpy().astype(np.uint64, copy=False)
+    indices = {name: found for name, (_, found) in codes.items()}
+    if mask is not None:
+        t, client = t[mask], client[mask]
+        indices = {name: found[mask] for name, found in indices.items()}
+
+    def per_row(name: str, per_value: np.ndarray, null: Any) -> np.ndarray:
+        return _spread(per_value, indices[name], null)
+
+    def hashed(name: str) -> np.ndarray:
+        return per_row(name, hashes.of(codes[name][0].to_pylist()), 0)
+
+    key = _mix(_mix(_mix(client, hashed("user_agent")), hashed("namespace")), hashed("repository"))
+    head = per_row("method", _flags(pc.equal(codes["method"][0], "HEAD")), False)
+    by_digest = per_row("reference", _flags(pc.match_substring(codes["reference"][0], ":")), False)
+    digest = np.where(by_digest, per_row("reference", reference_numbers, 0), per_row("digest", digest_numbers, 0))
+    return Narrow(key.view(np.int64), t, head, by_digest, digest)
 
 
-def read_segments(
-    paths: Iterable[Path], columns: Sequence[str] | None = None, since: datetime | None = None
-) -> pa.Table:
-    """Segments as one table with string columns dictionary-encoded; `since` keeps rows with ts >= since."""
-    wanted = list(columns) if columns is not None else list(segments.COLUMNS)
-    dictionary = [name for name in DICTIONARY_COLUMNS if name in wanted]
-    tables = []
-    for path in paths:
-        filters = [("ts", ">=", pa.scalar(since, pa.timestamp("us")))] if since is not None else None
-        tables.append(pq.read_table(path, columns=wanted, read_dictionary=dictionary, filters=filters))
+def read_segments(paths: Iterable[Path]) -> pa.Table:
+    """Segments as one table with string columns dictionary-encoded. Each file is read by the calling thread:
+    Arrow's threaded reader spends three times the CPU on a segment's few large pages (and the classifier reads
+    the next day in a thread of its own anyway)."""
+    tables = [_read_segment(path) for path in paths]
     if not tables:
-        return _empty(wanted)
+        return _empty(segments.COLUMNS)
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _read_segment(path: Path) -> pa.Table:
+    with pq.ParquetFile(path, read_dictionary=DICTIONARY_COLUMNS) as segment:
+        table: pa.Table = segment.read(use_threads=False)
+    return table
 
 
 def _empty(columns: Sequence[str]) -> pa.Table:
     return pa.schema([segments.SCHEMA.field(name) for name in columns]).empty_table()
 
 
+# --- the rules ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules make of a Narrow input."""
+
+    rows: np.ndarray  # positions (in the input) of the requests that start actions, ascending
+    actions: np.ndarray  # int8: per row above, its action's index in actions.ACTIONS
+    carry: Carry  # the next day's carry
+
+
+def _key_order(k: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Positions ordered by (key, time, position): each key's requests together, in time order, simultaneous
+    ones in input order. Segments are sorted by time, so usually one stable sort by key does."""
+    if bool((t[1:] >= t[:-1]).all()):
+        by_key: np.ndarray = np.argsort(k, kind="stable")
+        return by_key
+    by_time = np.argsort(t, kind="stable")
+    return by_time[np.argsort(k[by_time], kind="stable")]
+
+
+def apply_rules(narrow: Narrow, carry: Carry, day_start: datetime, day_end: datetime, window_seconds: int) -> Outcome:
+    """sql/classify.sql, row for row, vectorised: every window function there is a comparison here with the
+    row before (p1), two before (p2) or after (n1) in (key, time, position) order. Comments name the SQL's
+    columns."""
+    start, end, window = micros(day_start), micros(day_end), int(window_seconds) * 1_000_000
+    n = len(narrow)
+    order = _key_order(narrow.k, narrow.t)
+    k, t = narrow.k[order], narrow.t[order]
+    hd, dg, dig = narrow.head[order], narrow.by_digest[order], narrow.digest[order]
+    # Each rule compares a row with its key's previous request (p1), the one before that (p2) or the next one
+    # (n1): slices of the sorted columns shifted against each other, where `same` says both rows are one key's.
+    same = k[1:] == k[:-1]  # rows i and i + 1
+    get_by_digest = ~hd & dg
+    first_follow_up = np.zeros(n, bool)
+    first_follow_up[1:] = (
+        get_by_digest[1:]
+        & same
+        & (t[1:] - t[:-1] <= window)
+        & ((hd[:-1] & (dig[:-1] > 0) & (dig[1:] == dig[:-1])) | (~hd[:-1] & ~dg[:-1] & (dig[1:] != dig[:-1])))
+    )
+    second_follow_up = np.zeros(n, bool)
+    second_follow_up[2:] = (
+        get_by_digest[2:]
+        & same[1:]
+        & same[:-1]
+        & hd[:-2]
+        & (dig[:-2] > 0)
+        & get_by_digest[1:-1]
+        & (dig[1:-1] == dig[:-2])
+        & (dig[2:] != dig[1:-1])
+        & (t[2:] - t[:-2] <= window)
+    )
+    head_pulled = np.zeros(n, bool)
+    head_pulled[:-1] = (
+        hd[:-1]
+        & ~dg[:-1]
+        & (dig[:-1] > 0)
+        & same
+        & get_by_digest[1:]
+        & (dig[1:] == dig[:-1])
+        & (t[1:] - t[:-1] <= window)
+    )
+    # The key's last request before the end of the day, and before its start (coalesce(n1_t >= ..., true)).
+    last_of_day, last_of_context = t < end, t < start
+    last_of_day[:-1] &= ~same | (t[1:] >= end)
+    last_of_context[:-1] &= ~same | (t[1:] >= start)
+
+    # The carry joins the key's last request before the day (the LEFT JOIN): carried is NULL unless in_carry.
+    in_carry, carried = np.zeros(n, bool), np.ones(n, bool)
+    if carry.starts:
+        carry_keys = np.array([key for key, _ in carry.starts], np.int64)  # in key order
+        carry_starts = np.array([value for _, value in carry.starts], bool)
+        candidates = np.flatnonzero(last_of_context)
+        at = np.minimum(np.searchsorted(carry_keys, k[candidates]), len(carry_keys) - 1)
+        found = carry_keys[at] == k[candidates]
+        in_carry[candidates[found]] = True
+        carried[candidates[found]] = carry_starts[at[found]]
+
+    # free, linked, runs, paired: the free GETs by digest in order, and where each run of linked ones begins.
+    free = np.flatnonzero(get_by_digest & np.where(last_of_context, in_carry, ~(first_follow_up | second_follow_up)))
+    here, before = free[1:], free[:-1]
+    linked = np.zeros(len(free), bool)
+    linked[1:] = (
+        ~last_of_context[here]
+        & (here == before + 1)
+        & same[here - 1]
+        & (dig[here] != dig[before])
+        & (t[here] - t[before] <= window)
+    )
+    run_starts = np.flatnonzero(~linked)
+    run = np.cumsum(~linked) - 1
+    position_in_run = np.arange(len(free)) - run_starts[run]
+    starts = (position_in_run % 2 == 0) == carried[free[run_starts]][run]
+
+    # The output, scattered back to input positions (which are then ascending without a sort).
+    in_day = (t >= start) & (t < end)
+    code = np.full(n, -1, np.int8)
+    plain = np.flatnonzero(in_day & (hd | ~dg))
+    code[order[plain]] = np.where(
+        dg[plain], PULL_BY_DIGEST, np.where(~hd[plain] | head_pulled[plain], PULL_BY_TAG, VERSION_CHECK)
+    )
+    code[order[free[starts & in_day[free]]]] = PULL_BY_DIGEST
+    rows = np.flatnonzero(code >= 0)
+    carried_over = last_of_day[free] & (t[free] >= start) & (t[free] >= end - window)
+    return Outcome(rows, code[rows], Carry.of(k[free[carried_over]], starts[carried_over]))
+
+
+def apply_rules_sql(
+    con: Any, narrow: Narrow, carry: Carry, day_start: datetime, day_end: datetime, window_seconds: int
+) -> Outcome:
+    """The same through sql/classify.sql on DuckDB: the specification, which the numpy engine must equal."""
+    con.register("events", narrow.table())
+    con.register("carry", carry.table())
+    try:
+        result = to_arrow(con.sql(classify_sql("events", "carry", day_start, day_end, window_seconds)))
+    finally:
+        con.unregister("events")
+        con.unregister("carry")
+    is_action = result.column("rid").is_valid()
+    started = result.filter(is_action).sort_by("rid")
+    carried = result.filter(pc.invert(is_action))
+    codes = pc.index_in(started.column("action"), value_set=_ACTION_NAMES).to_numpy().astype(np.int8)
+    return Outcome(
+        started.column("rid").to_numpy(),
+        codes,
+        Carry.of(carried.column("k").to_numpy(), carried.column("start").to_numpy(zero_copy_only=False)),
+    )
+
+
 # --- classification -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Classified:
+    """A day's actions and what they were classified from."""
+
+    day: date
+    carry: Carry
+    inputs: list[list[Path]]  # the segments of the day before, the day and the day after
+    result: DayResult
+
+
 class Classifier:
-    def __init__(self, con: Any, window_seconds: int = DEFAULT_WINDOW_SECONDS) -> None:
+    def __init__(self, con: Any, window_seconds: int = DEFAULT_WINDOW_SECONDS, engine: Engine = "numpy") -> None:
         if not 0 <= window_seconds <= MAX_WINDOW_SECONDS:
             raise ValueError(f"the analytics window must be between 0 and {MAX_WINDOW_SECONDS} seconds")
         self.con = con
         self.window = int(window_seconds)
+        self.engine = engine
         self.hashes = _Hashes()
-        self._tables: dict[date, Future[pa.Table]] = {}
-        # One thread reads the next day's segments while DuckDB classifies this one.
+        self._days: dict[date, tuple[list[Path], Future[_Segments]]] = {}
+        # One thread reads the next days' segments; another classifies the next day while the caller writes this
+        # one's actions (numpy engine: the SQL one shares the caller's DuckDB connection).
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-read")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-ahead")
+        self._ahead: Future[_Classified] | None = None
 
     def classify_day(self, data_dir: Path, day: date, carry: Carry) -> DayResult:
-        """Classify the requests of `day`, with a window of the days around it and `carry` as context. Days
-        classified in order read each day's segments once, the next one while this one is classified."""
-        day_start = datetime.combine(day, time())
-        for cached in [d for d in self._tables if not day - timedelta(days=1) <= d <= day + timedelta(days=2)]:
-            del self._tables[cached]
-        before = self._day_table(data_dir, day - timedelta(days=1)).result()
-        table = self._day_table(data_dir, day).result()
-        after = self._day_table(data_dir, day + timedelta(days=1)).result()
-        self._day_table(data_dir, day + timedelta(days=2))
-        return self.classify(table, day_start, day_start + timedelta(days=1), carry, before=before, after=after)
+        """Classify the requests of `day`, with a window of the days around it and `carry` as context.
 
-    def _day_table(self, data_dir: Path, day: date) -> Future[pa.Table]:
-        found = self._tables.get(day)
-        if found is None:
-            paths = segments.segment_paths(data_dir, day, day)
-            found = self._tables[day] = self._reader.submit(read_segments, paths)
-        return found
+        Days classified in order read each day's segments once, ahead of time, and each day is classified as soon
+        as the day before is done, with that day's carry: that is the answer to the next call if it asks for that
+        day with that carry and no segment has appeared since (otherwise it is thrown away)."""
+        ahead, self._ahead = self._ahead, None
+        # One classification at a time (they share the segment cache); one that failed is done again here.
+        found = ahead.result() if ahead is not None and ahead.exception() is None else None
+        if found is None or (found.day, found.carry, found.inputs) != (day, carry, self._inputs(data_dir, day)):
+            found = self._classify_day(data_dir, day, carry)
+        following = day + timedelta(days=1)
+        if self.engine == "numpy" and segments.segment_paths(data_dir, following, following):
+            self._ahead = self._worker.submit(self._classify_day, data_dir, following, found.result.carry)
+        return found.result
+
+    @staticmethod
+    def _inputs(data_dir: Path, day: date) -> list[list[Path]]:
+        return [segments.segment_paths(data_dir, d, d) for d in (day - timedelta(days=1), day, day + timedelta(days=1))]
+
+    def _classify_day(self, data_dir: Path, day: date, carry: Carry) -> _Classified:
+        for cached in [d for d in self._days if not day - timedelta(days=1) <= d <= day + timedelta(days=2)]:
+            del self._days[cached]
+        (before_paths, before), (paths, table), (after_paths, after) = (
+            self._read(data_dir, day + timedelta(days=offset)) for offset in (-1, 0, 1)
+        )
+        self._read(data_dir, day + timedelta(days=2))
+        day_start = datetime.combine(day, time())
+        day_end = day_start + timedelta(days=1)
+        result = self._classify(table.result(), day_start, day_end, carry, before.result(), after.result())
+        return _Classified(day, carry, [before_paths, paths, after_paths], result)
+
+    def _read(self, data_dir: Path, day: date) -> tuple[list[Path], Future[_Segments]]:
+        paths = segments.segment_paths(data_dir, day, day)
+        cached = self._days.get(day)
+        # A segment published since the day was read (capture writes today's all the time) means reading again.
+        if cached is None or cached[0] != paths:
+            cached = self._days[day] = (paths, self._reader.submit(lambda: _Segments.of(read_segments(paths))))
+        return cached
 
     def close(self) -> None:
+        self._ahead = None
+        # The worker first: a classification under way may still ask for segments.
+        self._worker.shutdown(wait=True, cancel_futures=True)
         self._reader.shutdown(wait=True, cancel_futures=True)
-        self._tables.clear()
+        self._days.clear()
 
     def classify(
         self,
@@ -320,69 +558,66 @@ class Classifier:
         """Actions started in [day_start, day_end) among `table`'s requests (segment columns; rows outside the
         range are ignored), with requests of `before` and `after` (KEY_COLUMNS at least) within a window of
         the range as context."""
-        window = timedelta(seconds=self.window)
-        keep = _counted(table, day_start, day_end)
-        rids = np.flatnonzero(keep)
-        inputs = [(table.select(KEY_COLUMNS).filter(keep), rids)]
-        next_rid = -1
-        for side, start, end in ((before, day_start - window, day_start), (after, day_end, day_end + window)):
-            if side is None or side.num_rows == 0:
-                continue
-            side_keep = _counted(side, start, end)
-            count = int(side_keep.sum())
-            # Context rows get negative row ids: they are never picked as actions.
-            inputs.append((side.select(KEY_COLUMNS).filter(side_keep), next_rid - np.arange(count, dtype=np.int64)))
-            next_rid -= count
-        narrow = encode(inputs, self.hashes)
-        result = self.run(narrow, carry, day_start, day_end)
-        is_action = result.column("rid").is_valid()
-        started = result.filter(is_action)
-        carried = result.filter(pc.invert(is_action))
-        chosen = np.zeros(table.num_rows, bool)
-        action_of_row = np.zeros(table.num_rows, np.int8)
-        started_rids = started.column("rid").to_numpy()
-        codes = pc.index_in(started.column("action"), value_set=pa.array(actions.ACTIONS)).to_numpy()
-        chosen[started_rids] = True
-        action_of_row[started_rids] = codes
-        picked = table.filter(chosen)
-        action_column = pa.DictionaryArray.from_arrays(
-            pa.array(action_of_row[chosen], pa.int8()), pa.array(actions.ACTIONS, pa.string())
+        return self._classify(
+            _Segments.of(table),
+            day_start,
+            day_end,
+            carry,
+            None if before is None else _Segments.of(before),
+            None if after is None else _Segments.of(after),
         )
+
+    def _classify(
+        self,
+        day: _Segments,
+        day_start: datetime,
+        day_end: datetime,
+        carry: Carry,
+        before: _Segments | None,
+        after: _Segments | None,
+    ) -> DayResult:
+        start, end, window = micros(day_start), micros(day_end), self.window * 1_000_000
+        keep = day.counted(start, end)
+        rids = np.flatnonzero(keep)
+        context_before = _context(before, start - window, start)
+        parts = [(context_before, None), (day.table, None if len(rids) == len(keep) else keep)]
+        parts.append((_context(after, end, end + window), None))
+        narrow = encode(parts, self.hashes)
+        if self.engine == "sql":
+            outcome = apply_rules_sql(self.con, narrow, carry, day_start, day_end, self.window)
+        else:
+            outcome = apply_rules(narrow, carry, day_start, day_end, self.window)
+        # Only the day's own rows start actions: the context rows come before and after them in the input.
+        picked = day.table.select(_ATTRIBUTES).take(rids[outcome.rows - context_before.num_rows])
+        action_column = pa.DictionaryArray.from_arrays(pa.array(outcome.actions, pa.int8()), _ACTION_NAMES)
         columns = [action_column if name == "action" else picked.column(name) for name in actions.COLUMNS]
         out = pa.table(columns, names=list(actions.COLUMNS))
-        per_action = np.bincount(codes, minlength=len(actions.ACTIONS))
+        per_action = np.bincount(outcome.actions, minlength=len(actions.ACTIONS))
         counts = {name: int(per_action[i]) for i, name in enumerate(actions.ACTIONS)}
-        next_carry = Carry(
-            tuple(
-                (int(k), bool(start))
-                for k, start in zip(carried.column("k").to_pylist(), carried.column("start").to_pylist(), strict=True)
-            )
-        )
-        return DayResult(day_start.date(), len(rids), out, next_carry, counts)
-
-    def run(self, narrow: pa.Table, carry: Carry, day_start: datetime, day_end: datetime) -> pa.Table:
-        """The classification SQL over a narrow relation: rows (rid, action, k, start)."""
-        sql = classify_sql("events", "carry", day_start, day_end, self.window)
-        self.con.register("events", narrow)
-        self.con.register("carry", carry.table())
-        try:
-            return to_arrow(self.con.sql(sql))
-        finally:
-            self.con.unregister("events")
-            self.con.unregister("carry")
+        return DayResult(day_start.date(), len(rids), out, outcome.carry, counts)
 
 
-def _counted(table: pa.Table, start: datetime, end: datetime) -> np.ndarray:
-    """Which rows are status-200 requests within [start, end)."""
-    if table.num_rows == 0:
-        return np.zeros(0, bool)
-    ts = table.column("ts").cast(pa.timestamp("us"))
-    keep = pc.and_(
-        pc.equal(table.column("status"), 200),
-        pc.and_(
-            pc.greater_equal(ts, pa.scalar(start, pa.timestamp("us"))),
-            pc.less(ts, pa.scalar(end, pa.timestamp("us"))),
-        ),
-    )
-    mask: np.ndarray = keep.to_numpy(zero_copy_only=False)
-    return mask
+@dataclass(frozen=True)
+class _Segments:
+    """Segment rows with the columns every use of them tests, as numpy (computed in the reading thread)."""
+
+    table: pa.Table
+    t: np.ndarray  # int64: ts in microseconds since the epoch
+    ok: np.ndarray  # bool: status 200
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _Segments:
+        t = table.column("ts").cast(pa.timestamp("us")).to_numpy().view(np.int64)
+        return cls(table, t, table.column("status").to_numpy() == 200)
+
+    def counted(self, start: int, end: int) -> np.ndarray:
+        """Which rows are status-200 requests within [start, end) (microseconds)."""
+        mask: np.ndarray = self.ok & (self.t >= start) & (self.t < end)
+        return mask
+
+
+def _context(rows: _Segments | None, start: int, end: int) -> pa.Table:
+    """The counted requests of `rows` within [start, end), key columns only."""
+    if rows is None:
+        return _empty(KEY_COLUMNS)
+    return rows.table.select(KEY_COLUMNS).take(np.flatnonzero(rows.counted(start, end)))

@@ -143,8 +143,13 @@ def write_segments(data_dir: Path, table: pa.Table, *, fsync: bool = False) -> l
 
 
 def write_day(data_dir: Path, day: date, table: pa.Table, *, fsync: bool = False) -> Path:
-    """Write rows that all belong to `day` as one segment (the caller guarantees it; bulk writers use this)."""
-    return _write_one(day_dir(data_dir, day), conform(table), fsync)
+    """Write rows that all belong to `day` as one segment (the caller guarantees it; bulk writers use this),
+    sorted by `ts` unless they already are."""
+    table = conform(table)
+    ts = table.column("ts")
+    if table.num_rows > 1 and not pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py():
+        table = table.sort_by("ts")
+    return _write_one(day_dir(data_dir, day), table, fsync)
 
 
 def _write_one(directory: Path, table: pa.Table, fsync: bool) -> Path:
@@ -172,27 +177,34 @@ def _write_one(directory: Path, table: pa.Table, fsync: bool) -> Path:
     return final
 
 
-def days(data_dir: Path) -> list[date]:
-    """The days that have at least one segment, in order."""
+def _day_dirs(data_dir: Path) -> list[tuple[date, Path]]:
+    """Every day directory, in day order, found without looking inside any of them."""
     root = events_root(data_dir)
     if not root.is_dir():
         return []
     found = []
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name.startswith(DAY_PREFIX) and any(entry.glob("*.parquet")):
-            try:
-                found.append(date.fromisoformat(entry.name[len(DAY_PREFIX) :]))
-            except ValueError:
-                continue
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.is_dir() and entry.name.startswith(DAY_PREFIX):
+                try:
+                    found.append((date.fromisoformat(entry.name[len(DAY_PREFIX) :]), Path(entry.path)))
+                except ValueError:
+                    continue
     return sorted(found)
 
 
+def days(data_dir: Path) -> list[date]:
+    """The days that have at least one segment, in order."""
+    return [day for day, directory in _day_dirs(data_dir) if any(directory.glob("*.parquet"))]
+
+
 def segment_paths(data_dir: Path, first: date | None = None, last: date | None = None) -> list[Path]:
-    """Published segments of the days in [first, last] (either end open), in day order."""
+    """Published segments of the days in [first, last] (either end open), in day order. Only the chosen days'
+    directories are listed: the classifier and the job ask for one day at a time, over histories of years."""
     paths: list[Path] = []
-    for day in days(data_dir):
+    for day, directory in _day_dirs(data_dir):
         if (first is None or day >= first) and (last is None or day <= last):
-            paths.extend(sorted(day_dir(data_dir, day).glob("*.parquet")))
+            paths.extend(sorted(directory.glob("*.parquet")))
     return paths
 
 

@@ -18,7 +18,8 @@
 -- before it: k and start (rid, action NULL), the next day's {carry}.
 --
 -- Written for DuckDB and kept portable (sqlglot transpiles it to Spark SQL): window frames inline, no
--- engine-only functions.
+-- engine-only functions. This is the specification: the embedded engine runs the same rules vectorised in numpy
+-- (apply_rules in classify.py), and tests hold the two equal row for row, so a change here goes there too.
 WITH ordered AS (
     SELECT
         k, t, x, rid,
