@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import errno
 import hashlib
 import os
@@ -27,6 +28,29 @@ WRITE_BATCH = 1024 * 1024
 READ_CHUNK = 1024 * 1024
 _NOWAIT = getattr(os, "RWF_NOWAIT", 0)  # Linux >= 4.14
 HASHERS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+# An upload's bytes go to the disk batch by batch as they arrive (sync_file_range starts the writeback and returns
+# at once), so the fsync that makes a finished blob durable has little left to wait for, even while the disk is
+# busy with other writes: waiting for all of a large layer there made pushes a fifth slower.
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def _load_sync_file_range() -> Any:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None  # not Linux: the final fsync does all the work
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return function
+
+
+_sync_file_range = _load_sync_file_range()
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    if _sync_file_range is not None:
+        _sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
 
 
 async def _batches(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
@@ -113,9 +137,11 @@ class FilesystemStorage:
         self._hashes[upload_id] = running
         return running.offset
 
-    @staticmethod
-    def _write(file: Any, running: _RunningHash, data: bytes) -> None:
+    def _write(self, file: Any, running: _RunningHash, data: bytes) -> None:
         file.write(data)
+        if self.fsync:
+            file.flush()
+            _start_writeback(file.fileno(), running.offset, len(data))
         running.hasher.update(data)
         running.offset += len(data)
 
