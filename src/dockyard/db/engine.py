@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, Row, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -128,16 +128,19 @@ class Database:
         async with self.reader() as session:
             return (await session.execute(statement)).first()
 
-    async def write(self, *statements: Executable) -> list[int]:
-        """Run a few one-row write statements in one transaction; returns their row counts."""
+    async def write(self, *statements: Executable) -> None:
+        """Run a few one-row write statements in one transaction."""
         if self.inline_writer is not None:
             try:
                 with self.inline_writer.begin() as connection:
-                    return [_rowcount(connection.execute(statement)) for statement in statements]
+                    for statement in statements:
+                        connection.execute(statement)
+                return
             except OperationalError:
                 pass  # another writer holds the lock (the transaction rolled back): queue for it off the loop
         async with self.writer() as session:
-            return [_rowcount(await session.execute(statement)) for statement in statements]
+            for statement in statements:
+                await session.execute(statement)
 
     async def dispose(self) -> None:
         for inline in (self.inline_reader, self.inline_writer):
@@ -146,7 +149,3 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)

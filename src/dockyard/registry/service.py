@@ -8,6 +8,7 @@ transactions around the storage work instead of receiving one from the route.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -15,6 +16,8 @@ import uuid
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.accounts.models import Account
 from dockyard.accounts.permissions import Permission
@@ -217,12 +220,16 @@ class RegistryService:
         await self.auth.require(caller, repo.name, repo.path, ("pull", "push"))
         upload_id = str(uuid.uuid4())
         await self.storage.create_upload(upload_id)
-        if not (await self.db.write(upload_insert(repo.path, upload_id, utcnow())))[0]:
-            # The repository's first push creates it (the files of uploads that never got a row are swept by gc).
-            async with self.db.writer() as session:
-                store = RegistryStore(session)
-                repository = await self._ensure_repository(store, repo)
-                await store.add_upload(Upload(id=upload_id, repository_id=repository.id))
+        found = await self.db.first(repository_lookup(repo.path))
+        if found is not None:
+            with contextlib.suppress(IntegrityError):  # the repository was deleted a moment ago
+                await self.db.write(upload_insert(found.id, upload_id, utcnow()))
+                return UploadState(upload_id, 0)
+        # The repository's first push creates it. (The files of uploads that never got a row are swept by gc.)
+        async with self.db.writer() as session:
+            store = RegistryStore(session)
+            repository = await self._ensure_repository(store, repo)
+            await store.add_upload(Upload(id=upload_id, repository_id=repository.id))
         return UploadState(upload_id, 0)
 
     async def mount_blob(self, caller: Caller | None, repo: Repo, digest: str, source: str | None) -> bool:

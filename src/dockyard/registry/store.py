@@ -61,13 +61,8 @@ def upload_lookup(path: str, upload_id: str) -> Select[str]:
     )
 
 
-def upload_insert(path: str, upload_id: str, now: datetime) -> Insert:
-    """A new upload in the repository at `path` (no row when the repository does not exist yet)."""
-    stamp = literal(now, UTCDateTime())
-    return insert(Upload).from_select(
-        ["id", "repository_id", "created_at", "updated_at"],
-        select(literal(upload_id), Repository.id, stamp, stamp).where(Repository.path == path),
-    )
+def upload_insert(repository_id: int, upload_id: str, now: datetime) -> Insert:
+    return insert(Upload).values(id=upload_id, repository_id=repository_id, created_at=now, updated_at=now)
 
 
 def upload_touch(upload_id: str, now: datetime) -> Update:
