@@ -73,7 +73,7 @@ class Mode:
     requests: int = 0
 
 
-def start(procs: Processes, tmp: Path, name: str, capture: bool, flush_seconds: float) -> Mode:
+def start(procs: Processes, tmp: Path, name: str, capture: bool, flush_seconds: float, flush_events: int) -> Mode:
     port = free_port()
     data_dir = tmp / name
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -90,6 +90,7 @@ def start(procs: Processes, tmp: Path, name: str, capture: bool, flush_seconds: 
         DOCKYARD_API_RATE_LIMIT_PER_MINUTE="0",
         DOCKYARD_ANALYTICS_CAPTURE="true" if capture else "false",
         DOCKYARD_ANALYTICS_FLUSH_SECONDS=str(flush_seconds),
+        DOCKYARD_ANALYTICS_FLUSH_EVENTS=str(flush_events),
     )
     log = tmp / f"{name}.log"
     cmd = [str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", default="2,32", help="comma-separated concurrency levels")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency level")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="DOCKYARD_ANALYTICS_FLUSH_SECONDS")
+    parser.add_argument("--flush-events", type=int, default=50_000, help="DOCKYARD_ANALYTICS_FLUSH_EVENTS")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the component measurement (best kept)")
     parser.add_argument("--skip-servers", action="store_true", help="only the component measurement")
     parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for other load to stop")
@@ -255,8 +257,8 @@ def servers(args: argparse.Namespace, levels: list[int], tmp: Path) -> tuple[int
     """The hey runs against two servers; returns the exit status and the capture-off server's CPU µs per HEAD."""
     procs = Processes()
     try:
-        modes = [start(procs, tmp, "capture-off", False, args.flush_seconds)]
-        modes.append(start(procs, tmp, "capture-on", True, args.flush_seconds))
+        modes = [start(procs, tmp, "capture-off", False, args.flush_seconds, args.flush_events)]
+        modes.append(start(procs, tmp, "capture-on", True, args.flush_seconds, args.flush_events))
         for mode in modes:
             push_image(mode.server)
             mode.token = token(mode.server, f"repository:{REPO}:pull")

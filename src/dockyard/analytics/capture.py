@@ -1,9 +1,10 @@
 """Live capture: every manifest HEAD/GET the registry answers becomes one row of the shared event segments.
 
-The bus handler runs on the request path, so it only appends the event to a list. A background task wakes every
-DOCKYARD_ANALYTICS_FLUSH_SECONDS (or as soon as DOCKYARD_ANALYTICS_FLUSH_EVENTS are waiting), swaps the list for
-an empty one and hands the batch to a worker thread, which pseudonymises the address, looks up its place and parses
-the user agent (each cached per distinct value) and writes the segments. Shutdown flushes whatever is left.
+The bus handler runs on the request path, so it only appends the event, as a flat tuple, to a list. A background
+task wakes every DOCKYARD_ANALYTICS_FLUSH_SECONDS (or as soon as DOCKYARD_ANALYTICS_FLUSH_EVENTS are waiting),
+swaps the list for an empty one and hands the batch to a worker thread, which pseudonymises the address, looks up
+its place and parses the user agent (each cached per distinct value) and writes the segments. Shutdown flushes
+whatever is left.
 
 Events from distribution notifications take the same path (`submit`), so a registry that posts one event per
 request still produces a few large segments rather than one file per pull.
@@ -19,6 +20,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,19 @@ def split_repository(path: str) -> tuple[str, str]:
     """`ns/repo` -> (ns, repo); `ns/a/b` -> (ns, a/b); a one-segment name belongs to `library`."""
     namespace, _, name = path.strip("/").partition("/")
     return (namespace, name) if name else (DEFAULT_NAMESPACE, namespace)
+
+
+# A manifest request as the buffer holds it: a flat tuple of strings, numbers and a datetime, in the order of
+# `buffered`. The garbage collector stops tracking such tuples after one look; buffered event objects it walks
+# again on every full collection, which cost the saturated server about 15 % more CPU per manifest request.
+Buffered = tuple[str, str, str | None, str, int, str, str, str | None, datetime, str]
+
+
+def buffered(event: ManifestRequested, source: str) -> Buffered:
+    return (
+        event.repository, event.reference, event.digest, event.method, event.status, event.client_ip,
+        event.user_agent, event.account, event.time, source,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,40 +124,42 @@ class EventWriter:
             source=source,
         )
 
-    def table(self, batch: Sequence[tuple[ManifestRequested, str]]) -> pa.Table:
+    def table(self, batch: Sequence[Buffered]) -> pa.Table:
         """The batch as a table in the segment format, built column by column. Repeating values (addresses,
         agents, repositories, references...) are interned first, so each distinct one is pseudonymised, placed or
         parsed once per batch (and cached across batches), and the per-event work is a dict lookup plus Arrow's
         C++: the writer shares the GIL with the event loop serving pulls, so every microsecond here counts."""
-        events = [event for event, _ in batch]
-        ips = _Interned([event.client_ip for event in events])
+        repository, reference, digest, method, status, client_ip, user_agent, account, when, source = (
+            list(column) for column in zip(*batch, strict=True)
+        )
+        ips = _Interned(client_ip)
         places = [self.enricher(ip) for ip in ips.distinct]
-        agents = _Interned([clip(event.user_agent) for event in events])
+        agents = _Interned([clip(agent) for agent in user_agent])
         parsed = [parse(agent) for agent in agents.distinct]
-        repositories = _Interned([event.repository for event in events])
+        repositories = _Interned(repository)
         names = [split_repository(path) for path in repositories.distinct]
         columns = {
-            "ts": pa.array([event.time for event in events], pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")),
+            "ts": pa.array(when, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")),
             "client": ips.take([self.pseudonym(ip) for ip in ips.distinct], pa.uint64()),
             "user_agent": agents.dictionary(),
             "ua_tool": agents.take([agent.tool for agent in parsed]),
             "ua_version": agents.take([agent.version for agent in parsed]),
-            "method": _Interned([event.method for event in events]).dictionary(),
+            "method": _Interned(method).dictionary(),
             "namespace": repositories.take([namespace for namespace, _ in names]),
             "repository": repositories.take([name for _, name in names]),
-            "reference": _Interned([event.reference for event in events]).dictionary(),
-            "digest": _Interned([event.digest for event in events]).plain(),
-            "status": pa.array([event.status for event in events], pa.int16()),
-            "account": _Interned([event.account for event in events]).plain(),
+            "reference": _Interned(reference).dictionary(),
+            "digest": _Interned(digest).plain(),
+            "status": pa.array(status, pa.int16()),
+            "account": _Interned(account).plain(),
             "country": ips.take([place.country for place in places]),
             "host": ips.take([place.host for place in places]),
             "ip_type": ips.take([place.ip_type for place in places]),
             "domain": ips.take([place.domain for place in places]),
-            "source": _Interned([source for _, source in batch]).dictionary(),
+            "source": _Interned(source).dictionary(),
         }
         return segments.conform(pa.table(columns))
 
-    def write(self, batch: Sequence[tuple[ManifestRequested, str]]) -> list[Path]:
+    def write(self, batch: Sequence[Buffered]) -> list[Path]:
         if not batch:
             return []
         return segments.write_segments(self.data_dir, self.table(batch), fsync=self.fsync)
@@ -156,7 +173,7 @@ class Capture:
         self.flush_seconds = max(flush_seconds, 0.05)
         self.flush_events = max(flush_events, 1)
         self.live = live
-        self._pending: list[tuple[ManifestRequested, str]] = []
+        self._pending: list[Buffered] = []
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -188,14 +205,14 @@ class Capture:
     def record(self, event: ManifestRequested) -> None:
         # The hot path of every manifest request: one append under an uncontended lock.
         with self._pending_lock:
-            self._pending.append((event, "dockyard"))
+            self._pending.append(buffered(event, "dockyard"))
             full = len(self._pending) >= self.flush_events
         if full:
             self._notify()
 
     def submit(self, events: Sequence[ManifestRequested], source: str) -> None:
         with self._pending_lock:
-            self._pending.extend((event, source) for event in events)
+            self._pending.extend(buffered(event, source) for event in events)
             full = len(self._pending) >= self.flush_events
         if full:
             self._notify()
@@ -247,7 +264,7 @@ class Capture:
             self.segments += len(paths)
             return len(batch)
 
-    def _requeue(self, batch: list[tuple[ManifestRequested, str]]) -> None:
+    def _requeue(self, batch: list[Buffered]) -> None:
         with self._pending_lock:
             pending = batch + self._pending
             limit = self.flush_events * MAX_PENDING_FACTOR
