@@ -78,9 +78,11 @@ def _inline_sqlite_engine(url: str, *, writes: bool) -> Engine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+    if writes:  # a read is one statement, its own transaction in autocommit mode
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -121,7 +123,7 @@ class Database:
         """The first row of a read-only statement: a quick indexed lookup, never a scan."""
         if self.inline_reader is not None:
             try:
-                with self.inline_reader.begin() as connection:
+                with self.inline_reader.connect() as connection:
                     return connection.execute(statement).first()
             except OperationalError:
                 pass  # locked for a moment: wait for it off the event loop

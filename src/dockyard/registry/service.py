@@ -196,7 +196,8 @@ class RegistryService:
         epoch = self.cache.epoch
         row = await self.db.first(blob_lookup(repo.path, digest))
         if row is None:
-            await self._require_repository(repo)
+            raise NameUnknown(f"repository {repo.name} not known to registry")
+        if row.digest is None or row.size is None:
             raise BlobUnknown(detail={"digest": digest})
         found = CachedBlob(row.digest, row.size)
         self.cache.put_blob(repo.path, found, epoch)

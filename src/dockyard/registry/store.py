@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Update, delete, func, insert, literal, select, update
+from sqlalchemy import Delete, Insert, Select, Update, and_, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -42,13 +42,15 @@ def manifest_lookup(path: str, reference: str, by_digest: bool, with_content: bo
     return query.join(Tag, Tag.manifest_id == Manifest.id).where(Repository.path == path, Tag.name == reference)
 
 
-def blob_lookup(path: str, digest: str) -> Select[str, int]:
-    """A blob linked into the repository at `path`."""
+def blob_lookup(path: str, digest: str) -> Select[int, str | None, int | None]:
+    """The repository at `path`, with the blob when it is linked there (digest and size NULL when it is not): one
+    statement tells a missing repository from a missing blob, as a push's HEADs of new layers ask it."""
+    linked = and_(RepositoryBlob.repository_id == Repository.id, RepositoryBlob.digest == digest)
     return (
-        select(Blob.digest, Blob.size)
-        .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
-        .join(Repository, Repository.id == RepositoryBlob.repository_id)
-        .where(Repository.path == path, Blob.digest == digest)
+        select(Repository.id, Blob.digest, Blob.size)
+        .outerjoin(RepositoryBlob, linked)
+        .outerjoin(Blob, Blob.digest == RepositoryBlob.digest)
+        .where(Repository.path == path)
     )
 
 
