@@ -10,9 +10,9 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from dockyard.analytics.capture import EventWriter
 from dockyard.analytics.enrich import NOWHERE, Enricher, Place, host_slug, place_from_record, type_from_name
-from dockyard.registry.events import ManifestRequested
+from dockyard.analytics.event_writer import EventWriter, buffered
+from dockyard.registry.events import ManifestRequested, epoch_us
 
 
 def write_mmdb(path: Path, networks: dict[str, dict[str, Any]]) -> Path:
@@ -144,8 +144,9 @@ def test_rows_carry_the_place_and_never_the_address(tmp_path: Path) -> None:
         client_ip="81.2.69.160",
         user_agent="Watchtower/v1.7.1",
         account=None,
-        time=datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC),
+        time_us=epoch_us(datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC)),
     )
-    row = writer.row(event, "dockyard")
-    assert (row.country, row.host, row.ip_type, row.domain) == ("GB", None, "business", "acme.example")
+    (row,) = writer.table([buffered(event, "dockyard")]).to_pylist()
+    assert (row["country"], row["host"], row["ip_type"], row["domain"]) == ("GB", None, "business", "acme.example")
+    assert row["ts"] == datetime(2024, 3, 4, 5, 6, 7)
     assert "81.2.69.160" not in repr(row)

@@ -2,9 +2,9 @@
 
 The bus handler runs on the request path, so it only appends the event, as a flat tuple, to a list. A background
 task wakes every DOCKYARD_ANALYTICS_FLUSH_SECONDS (or as soon as DOCKYARD_ANALYTICS_FLUSH_EVENTS are waiting),
-swaps the list for an empty one and hands the batch to a worker thread, which pseudonymises the address, looks up
-its place and parses the user agent (each cached per distinct value) and writes the segments. Shutdown flushes
-whatever is left.
+swaps the list for an empty one and hands the batch to a worker thread, which passes it to the writer: in the
+server a child process (`writer_process`), which pseudonymises the address, looks up its place and parses the
+user agent (each cached per distinct value) and writes the segments. Shutdown flushes whatever is left.
 
 Events from distribution notifications take the same path (`submit`), so a registry that posts one event per
 request still produces a few large segments rather than one file per pull.
@@ -20,46 +20,20 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
-import pyarrow as pa
 
-from dockyard.analytics import segments
-from dockyard.analytics.enrich import Enricher
-from dockyard.analytics.pseudonyms import Pseudonymizer
-from dockyard.analytics.useragents import clip, parse
+from dockyard.analytics.event_writer import Buffered, SegmentWriter, buffered
+from dockyard.analytics.writer_process import WriterProcess
 from dockyard.config import Settings
 from dockyard.events import EventBus, wait_for_wake
 from dockyard.registry.events import ManifestRequested
 
 log = logging.getLogger(__name__)
 
-DEFAULT_NAMESPACE = "library"
 # Past this many unwritten events (writes failing for a long time), the oldest are dropped, and counted, rather
 # than letting memory grow without bound.
 MAX_PENDING_FACTOR = 20
-
-
-def split_repository(path: str) -> tuple[str, str]:
-    """`ns/repo` -> (ns, repo); `ns/a/b` -> (ns, a/b); a one-segment name belongs to `library`."""
-    namespace, _, name = path.strip("/").partition("/")
-    return (namespace, name) if name else (DEFAULT_NAMESPACE, namespace)
-
-
-# A manifest request as the buffer holds it: a flat tuple of strings, numbers and a datetime, in the order of
-# `buffered`. The garbage collector stops tracking such tuples after one look; buffered event objects it walks
-# again on every full collection, which cost the saturated server about 15 % more CPU per manifest request.
-Buffered = tuple[str, str, str | None, str, int, str, str, str | None, datetime, str]
-
-
-def buffered(event: ManifestRequested, source: str) -> Buffered:
-    return (
-        event.repository, event.reference, event.digest, event.method, event.status, event.client_ip,
-        event.user_agent, event.account, event.time, source,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,104 +44,9 @@ class CaptureStats:
     segments: int
 
 
-class _Interned:
-    """A column as codes into its distinct values (first-seen order)."""
-
-    def __init__(self, values: list[Any]) -> None:
-        index: dict[Any, int] = {}
-        self.codes = pa.array([index.setdefault(value, len(index)) for value in values], pa.int32())
-        self.distinct = list(index)
-
-    def take(self, per_value: list[Any], kind: pa.DataType | None = None) -> pa.Array:
-        """One derived value per distinct value, spread back over the rows."""
-        return pa.array(per_value, kind or pa.string()).take(self.codes)
-
-    def dictionary(self) -> pa.DictionaryArray:
-        """The column itself, dictionary-encoded (for columns without nulls)."""
-        return pa.DictionaryArray.from_arrays(self.codes, pa.array(self.distinct, pa.string()))
-
-    def plain(self) -> pa.Array:
-        return pa.array(self.distinct, pa.string()).take(self.codes)
-
-
-class EventWriter:
-    """Turns manifest requests into enriched rows and writes them as segments. Used from one thread at a time."""
-
-    def __init__(self, data_dir: Path, secret: bytes, enricher: Enricher, *, fsync: bool = False) -> None:
-        self.data_dir = data_dir
-        self.pseudonym = Pseudonymizer(secret)
-        self.enricher = enricher
-        self.fsync = fsync
-
-    def row(self, event: ManifestRequested, source: str) -> segments.EventRow:
-        user_agent = clip(event.user_agent)
-        agent = parse(user_agent)
-        place = self.enricher(event.client_ip)
-        namespace, repository = split_repository(event.repository)
-        return segments.EventRow(
-            ts=event.time,
-            client=self.pseudonym(event.client_ip),
-            user_agent=user_agent,
-            ua_tool=agent.tool,
-            ua_version=agent.version,
-            method=event.method,
-            namespace=namespace,
-            repository=repository,
-            reference=event.reference,
-            digest=event.digest,
-            status=event.status,
-            account=event.account,
-            country=place.country,
-            host=place.host,
-            ip_type=place.ip_type,
-            domain=place.domain,
-            source=source,
-        )
-
-    def table(self, batch: Sequence[Buffered]) -> pa.Table:
-        """The batch as a table in the segment format, built column by column. Repeating values (addresses,
-        agents, repositories, references...) are interned first, so each distinct one is pseudonymised, placed or
-        parsed once per batch (and cached across batches), and the per-event work is a dict lookup plus Arrow's
-        C++: the writer shares the GIL with the event loop serving pulls, so every microsecond here counts."""
-        repository, reference, digest, method, status, client_ip, user_agent, account, when, source = (
-            list(column) for column in zip(*batch, strict=True)
-        )
-        ips = _Interned(client_ip)
-        places = [self.enricher(ip) for ip in ips.distinct]
-        agents = _Interned([clip(agent) for agent in user_agent])
-        parsed = [parse(agent) for agent in agents.distinct]
-        repositories = _Interned(repository)
-        names = [split_repository(path) for path in repositories.distinct]
-        columns = {
-            "ts": pa.array(when, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")),
-            "client": ips.take([self.pseudonym(ip) for ip in ips.distinct], pa.uint64()),
-            "user_agent": agents.dictionary(),
-            "ua_tool": agents.take([agent.tool for agent in parsed]),
-            "ua_version": agents.take([agent.version for agent in parsed]),
-            "method": _Interned(method).dictionary(),
-            "namespace": repositories.take([namespace for namespace, _ in names]),
-            "repository": repositories.take([name for _, name in names]),
-            "reference": _Interned(reference).dictionary(),
-            "digest": _Interned(digest).plain(),
-            "status": pa.array(status, pa.int16()),
-            "account": _Interned(account).plain(),
-            "country": ips.take([place.country for place in places]),
-            "host": ips.take([place.host for place in places]),
-            "ip_type": ips.take([place.ip_type for place in places]),
-            "domain": ips.take([place.domain for place in places]),
-            "source": _Interned(source).dictionary(),
-        }
-        return segments.conform(pa.table(columns))
-
-    def write(self, batch: Sequence[Buffered]) -> list[Path]:
-        if not batch:
-            return []
-        return segments.write_segments(self.data_dir, self.table(batch), fsync=self.fsync)
-
-
 class Capture:
     def __init__(
-        self, writer: EventWriter, *, flush_seconds: float = 10.0, flush_events: int = 50_000, live: bool = True
+        self, writer: SegmentWriter, *, flush_seconds: float = 10.0, flush_events: int = 50_000, live: bool = True
     ) -> None:
         self.writer = writer
         self.flush_seconds = max(flush_seconds, 0.05)
@@ -187,9 +66,7 @@ class Capture:
 
     @classmethod
     def from_settings(cls, settings: Settings, secret: bytes) -> Capture:
-        writer = EventWriter(
-            settings.data_dir, secret, Enricher.from_setting(settings.analytics_mmdb), fsync=settings.fsync
-        )
+        writer = WriterProcess(settings.data_dir, secret, settings.analytics_mmdb, fsync=settings.fsync)
         return cls(
             writer,
             flush_seconds=settings.analytics_flush_seconds,
@@ -285,7 +162,7 @@ class Capture:
             await self.flush()
         except Exception:
             log.exception("writing the last analytics events at shutdown failed; %d lost", len(self._pending))
-        self.writer.enricher.close()
+        self.writer.close()
 
     def stats(self) -> CaptureStats:
         return CaptureStats(len(self._pending), self.written, self.dropped, self.segments)

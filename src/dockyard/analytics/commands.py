@@ -42,8 +42,8 @@ def analytics() -> None:
 @click.pass_context
 def import_events(ctx: click.Context, file: TextIO, file_format: str) -> None:
     """Load manifest events from FILE ('-' for standard input)."""
-    from dockyard.analytics.capture import EventWriter, buffered
     from dockyard.analytics.enrich import Enricher
+    from dockyard.analytics.event_writer import EventWriter, buffered
     from dockyard.analytics.ingest import IngestResult, read_file
 
     settings = _settings(ctx)

@@ -402,7 +402,7 @@ class RegistryService:
                     client_ip=caller.client_ip,
                     user_agent=caller.user_agent,
                     account=caller.account_name,
-                    time=utcnow(),
+                    time_us=time.time_ns() // 1000,
                 )
             )
 

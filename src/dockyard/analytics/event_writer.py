@@ -1,0 +1,121 @@
+"""Buffered manifest requests -> enriched event rows -> segments: the per-event work of capture and import.
+
+Runs wherever capture's flush sends a batch: in a child process in the server (`writer_process`), in the process
+itself for `dockyard analytics import` and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from dockyard.analytics import segments
+from dockyard.analytics.enrich import Enricher
+from dockyard.analytics.pseudonyms import Pseudonymizer
+from dockyard.analytics.useragents import clip, parse
+from dockyard.registry.events import ManifestRequested
+from dockyard.registry.references import DEFAULT_NAMESPACE
+
+
+def split_repository(path: str) -> tuple[str, str]:
+    """`ns/repo` -> (ns, repo); `ns/a/b` -> (ns, a/b); a one-segment name belongs to `library`."""
+    namespace, _, name = path.strip("/").partition("/")
+    return (namespace, name) if name else (DEFAULT_NAMESPACE, namespace)
+
+
+# A manifest request as the buffer holds it: a flat tuple of strings, ints and None, in the order of `buffered`.
+# The garbage collector stops tracking such tuples after one look (buffered event objects it walks again on every
+# full collection, which cost the saturated server about 15 % more CPU per manifest request), and `marshal`
+# serialises a batch of them for the writer process at ~0.1 µs per event (pickle: 0.6, with datetimes 1.9).
+Buffered = tuple[str, str, str | None, str, int, str, str, str | None, int, str]
+
+
+def buffered(event: ManifestRequested, source: str) -> Buffered:
+    return (
+        event.repository, event.reference, event.digest, event.method, event.status, event.client_ip,
+        event.user_agent, event.account, event.time_us, source,
+    )  # fmt: skip
+
+
+class _Interned:
+    """A column as codes into its distinct values (first-seen order)."""
+
+    def __init__(self, values: list[Any]) -> None:
+        index: dict[Any, int] = {}
+        self.codes = pa.array([index.setdefault(value, len(index)) for value in values], pa.int32())
+        self.distinct = list(index)
+
+    def take(self, per_value: list[Any], kind: pa.DataType | None = None) -> pa.Array:
+        """One derived value per distinct value, spread back over the rows."""
+        return pa.array(per_value, kind or pa.string()).take(self.codes)
+
+    def dictionary(self) -> pa.DictionaryArray:
+        """The column itself, dictionary-encoded (for columns without nulls)."""
+        return pa.DictionaryArray.from_arrays(self.codes, pa.array(self.distinct, pa.string()))
+
+    def plain(self) -> pa.Array:
+        return pa.array(self.distinct, pa.string()).take(self.codes)
+
+
+class EventWriter:
+    """Turns manifest requests into enriched rows and writes them as segments. Used from one thread at a time."""
+
+    def __init__(self, data_dir: Path, secret: bytes, enricher: Enricher, *, fsync: bool = False) -> None:
+        self.data_dir = data_dir
+        self.pseudonym = Pseudonymizer(secret)
+        self.enricher = enricher
+        self.fsync = fsync
+
+    def table(self, batch: Sequence[Buffered]) -> pa.Table:
+        """The batch as a table in the segment format, built column by column. Repeating values (addresses,
+        agents, repositories, references...) are interned first, so each distinct one is pseudonymised, placed or
+        parsed once per batch (and cached across batches), and the per-event work is a dict lookup plus Arrow's
+        C++: the writer shares the GIL with the event loop serving pulls, so every microsecond here counts."""
+        repository, reference, digest, method, status, client_ip, user_agent, account, when, source = (
+            list(column) for column in zip(*batch, strict=True)
+        )
+        ips = _Interned(client_ip)
+        places = [self.enricher(ip) for ip in ips.distinct]
+        agents = _Interned([clip(agent) for agent in user_agent])
+        parsed = [parse(agent) for agent in agents.distinct]
+        repositories = _Interned(repository)
+        names = [split_repository(path) for path in repositories.distinct]
+        columns = {
+            "ts": pa.array(when, pa.int64()).cast(pa.timestamp("us")),
+            "client": ips.take([self.pseudonym(ip) for ip in ips.distinct], pa.uint64()),
+            "user_agent": agents.dictionary(),
+            "ua_tool": agents.take([agent.tool for agent in parsed]),
+            "ua_version": agents.take([agent.version for agent in parsed]),
+            "method": _Interned(method).dictionary(),
+            "namespace": repositories.take([namespace for namespace, _ in names]),
+            "repository": repositories.take([name for _, name in names]),
+            "reference": _Interned(reference).dictionary(),
+            "digest": _Interned(digest).plain(),
+            "status": pa.array(status, pa.int16()),
+            "account": _Interned(account).plain(),
+            "country": ips.take([place.country for place in places]),
+            "host": ips.take([place.host for place in places]),
+            "ip_type": ips.take([place.ip_type for place in places]),
+            "domain": ips.take([place.domain for place in places]),
+            "source": _Interned(source).dictionary(),
+        }
+        return segments.conform(pa.table(columns))
+
+    def write(self, batch: Sequence[Buffered]) -> list[Path]:
+        if not batch:
+            return []
+        return segments.write_segments(self.data_dir, self.table(batch), fsync=self.fsync)
+
+    def close(self) -> None:
+        self.enricher.close()
+
+
+class SegmentWriter(Protocol):
+    """Writes a batch of buffered events as segments: an EventWriter here, or one in a child process."""
+
+    def write(self, batch: Sequence[Buffered]) -> list[Path]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,99 @@
+"""The capture writer's child process: it writes what the server hands it, and a dead or failing child loses nothing.
+
+Driven through `Capture`, as the server drives it (the pending list, the flush, the requeue), with a real child.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dockyard.analytics import segments
+from dockyard.analytics.capture import Capture
+from dockyard.analytics.writer_process import WriterProcess, WriterProcessError
+from dockyard.registry.events import ManifestRequested, epoch_us
+from tests.analytics.helpers import stored_rows
+
+SECRET = b"writer-process-test-secret-32-bytes!"
+
+
+def request(n: int) -> ManifestRequested:
+    return ManifestRequested(
+        "acme/app", "v1", "sha256:" + "a" * 64, "HEAD", 200, f"198.51.100.{n}", "docker/27.3.1", None,
+        epoch_us(datetime(2026, 11, 2, 12, 0, n, tzinfo=UTC)),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Iterator[WriterProcess]:
+    process = WriterProcess(tmp_path, SECRET)
+    yield process
+    process.close()
+
+
+def test_the_child_writes_pseudonymised_segments_and_stops_on_close(writer: WriterProcess, tmp_path: Path) -> None:
+    capture = Capture(writer, live=False)
+    capture.submit([request(n) for n in range(1, 4)], "dockyard")
+    assert capture._flush_sync() == 3
+    pid = writer.pid
+    assert pid is not None and pid != os.getpid()
+    rows = stored_rows(tmp_path)
+    assert sorted(row["ts"].second for row in rows) == [1, 2, 3]
+    assert all(isinstance(row["client"], int) for row in rows)
+    for path in segments.segment_paths(tmp_path):
+        assert b"198.51.100." not in path.read_bytes()
+    writer.close()
+    assert writer.pid is None
+    with pytest.raises(ProcessLookupError):  # exited and reaped
+        os.kill(pid, 0)
+
+
+def test_a_killed_child_is_restarted_and_no_event_is_lost(writer: WriterProcess, tmp_path: Path) -> None:
+    capture = Capture(writer, live=False)
+    capture.submit([request(1)], "dockyard")
+    assert capture._flush_sync() == 1
+    first = writer.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    capture.submit([request(2), request(3)], "dockyard")
+    with pytest.raises(WriterProcessError, match="gone"):
+        capture._flush_sync()
+    assert capture.stats().pending == 2  # kept for the next flush
+    assert capture._flush_sync() == 2
+    assert writer.pid not in (None, first)
+    assert sorted(row["ts"].second for row in stored_rows(tmp_path)) == [1, 2, 3]
+
+
+def test_a_batch_the_child_cannot_write_stays_pending(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the analytics directory should be")
+    writer = WriterProcess(blocked, SECRET)
+    try:
+        capture = Capture(writer, live=False)
+        capture.submit([request(1)], "dockyard")
+        with pytest.raises(WriterProcessError, match="could not write a batch"):
+            capture._flush_sync()
+        assert (capture.stats().pending, capture.stats().written) == (1, 0)
+    finally:
+        writer.close()
+
+
+def test_the_child_outlives_a_ctrl_c_and_ends_with_its_pipe(writer: WriterProcess, tmp_path: Path) -> None:
+    capture = Capture(writer, live=False)
+    capture.submit([request(1)], "dockyard")
+    assert capture._flush_sync() == 1
+    child = writer._child
+    assert child is not None and child.stdin is not None
+    # A Ctrl-C reaches the whole process group; the server flushes on the way out, so the child must still listen.
+    os.kill(child.pid, signal.SIGINT)
+    capture.submit([request(2)], "dockyard")
+    assert capture._flush_sync() == 1 and writer._child is child
+    # A server that dies without a word closes the pipe: the child ends by itself.
+    child.stdin.close()
+    assert child.wait(timeout=30) == 0
+    assert len(stored_rows(tmp_path)) == 2
