@@ -335,6 +335,7 @@ def test_builds_left_running_by_a_dead_process_are_failed(client: TestClient) ->
             )
         )
 
+    run(client, community(client).builds.cycle)  # the periodic stale check has just run, before the orphan
     in_transaction(client, orphan)
     settle(client)
     details = client.get("/v2/repositories/alice/app/buildhistory/borphan/").json()

@@ -281,6 +281,9 @@ class BuildRunner:
         """Run until no build is queued or running (tests use it; builds are real, so this takes seconds)."""
         if self.concurrency == 0:
             return
+        # Builds that nobody runs any more count as unfinished until the stale check fails them: check now, not
+        # up to STALE_CHECK_SECONDS later (the periodic loop may have just done it).
+        self._next_stale_check = 0.0
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline_seconds
         while loop.time() < end:
