@@ -147,3 +147,18 @@ def test_both_engines_summarize_a_generated_sample_alike(tmp_path: Path, monkeyp
         rows = summarize(con, tmp_path, period)
         assert rows == summarize(con, tmp_path, period, engine="sql")
         assert sum(r.unique_ip_address for r in rows if r.level == "namespace") > 100
+
+
+def test_summarize_each_equals_summarize_per_period_in_the_order_given(tmp_path: Path) -> None:
+    # Three weeks across a month boundary: weeks run two at a time, months alone, and still come back in order.
+    days = [datetime(2024, 2, 26, 9), datetime(2024, 3, 4, 9), datetime(2024, 3, 13, 9), datetime(2024, 3, 31, 23)]
+    requests = [req for n, at in enumerate(days) for req in (*pull(at, n), *check(at.replace(minute=30), n + 10))]
+    write(tmp_path, requests)
+    classify_days(tmp_path)
+    periods = sorted({Period.week_of(at.date()) for at in days} | {Period.month_of(at.date()) for at in days})
+    periods.append(Period.week_of(date(2024, 1, 1)))  # no actions: no rows
+    con = connect(threads=1)
+    found = list(summaries_module.summarize_each(con, tmp_path, periods))
+    assert [period for period, _ in found] == periods
+    assert all(rows == summarize(con, tmp_path, period) for period, rows in found)
+    assert found[-1][1] == [] and all(rows for _, rows in found[:-1])

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -116,6 +117,15 @@ def to_arrow(result: Any) -> pa.Table:
     method = getattr(result, "to_arrow_table", None) or result.arrow
     table: pa.Table = method()
     return table
+
+
+def use_system_allocator() -> None:
+    """Arrow buffers from the C library's malloc rather than Arrow's default pool (mimalloc), unless the operator
+    chose one with ARROW_DEFAULT_MEMORY_POOL. The jobs allocate and free hundreds of megabytes per day classified;
+    mimalloc hands them back to the kernel each time and faults them in again: on a quiet 2-core machine,
+    classifying 10 M events took 6.0 s with it and 3.6 s without (process-wide, so it is set once, by the job)."""
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def connect(*, threads: int | None = None, memory_limit: str | None = None, temp_dir: Path | None = None) -> Any:

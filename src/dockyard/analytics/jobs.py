@@ -35,12 +35,12 @@ from typing import Any
 import anyio.to_thread
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow
+from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow, use_system_allocator
 from dockyard.analytics.exports import export_period
 from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
 from dockyard.analytics.store import AnalyticsStore, DigestPull
-from dockyard.analytics.summaries import summarize
+from dockyard.analytics.summaries import summarize, summarize_each
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.registry.management import RegistryManagement
@@ -111,6 +111,7 @@ class AnalyticsJob:
         self.holder = uuid.uuid4().hex
 
     def _connect(self) -> Any:
+        use_system_allocator()
         return connect(
             memory_limit=self.settings.analytics_memory_limit or None,
             temp_dir=self.data_dir / "analytics" / "tmp",
@@ -206,15 +207,21 @@ class AnalyticsJob:
             store = AnalyticsStore(session)
             days = await store.days()
             known = await store.periods()
+        changed = {}
         for period in sorted(touching(days)):
             fingerprint = self._period_fingerprint(period, days)
             state = known.get(period)
-            if state is not None and state.fingerprint == fingerprint:
-                continue
-            rows = await anyio.to_thread.run_sync(summarize, con, self.data_dir, period)
-            async with self.db.writer() as session:
-                await AnalyticsStore(session).replace_summaries(period, fingerprint, rows)
-            report.summarized.append(period)
+            if state is None or state.fingerprint != fingerprint:
+                changed[period] = fingerprint
+        results = summarize_each(con, self.data_dir, list(changed))
+        try:
+            while (done := await anyio.to_thread.run_sync(next, results, None)) is not None:
+                period, rows = done
+                async with self.db.writer() as session:
+                    await AnalyticsStore(session).replace_summaries(period, changed[period], rows)
+                report.summarized.append(period)
+        finally:
+            results.close()
 
     @staticmethod
     def _period_fingerprint(period: Period, days: dict[date, AnalyticsDay]) -> str:

