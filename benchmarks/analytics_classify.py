@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from dockyard.analytics import actions, segments  # noqa: E402
-from dockyard.analytics.classify import Carry, Classifier, Engine, connect, use_system_allocator  # noqa: E402
+from dockyard.analytics.classify import Carry, Classifier, Engine, connect, use_jemalloc  # noqa: E402
 from dockyard.analytics.periods import Period  # noqa: E402
 from dockyard.analytics.summaries import summarize_each  # noqa: E402
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{truth['events']:,} events over {truth['days']} days from {truth['first_day']}; "
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; DuckDB memory limit {args.memory_limit}"
         )
-        use_system_allocator()  # as the job does
+        use_jemalloc()  # as the job does
         con = connect(threads=args.threads or None, memory_limit=args.memory_limit, temp_dir=data / "tmp")
         found = run(con, data, args.window, args.months, args.engine)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")

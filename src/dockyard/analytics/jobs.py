@@ -35,7 +35,7 @@ from typing import Any
 import anyio.to_thread
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow, use_system_allocator
+from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow, use_jemalloc
 from dockyard.analytics.exports import export_period
 from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
@@ -111,7 +111,7 @@ class AnalyticsJob:
         self.holder = uuid.uuid4().hex
 
     def _connect(self) -> Any:
-        use_system_allocator()
+        use_jemalloc()
         return connect(
             memory_limit=self.settings.analytics_memory_limit or None,
             temp_dir=self.data_dir / "analytics" / "tmp",
