@@ -97,3 +97,23 @@ def test_the_child_outlives_a_ctrl_c_and_ends_with_its_pipe(writer: WriterProces
     child.stdin.close()
     assert child.wait(timeout=30) == 0
     assert len(stored_rows(tmp_path)) == 2
+
+
+def test_unwritten_batches_are_bounded_and_written_once_the_writer_recovers(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.write_text("a file where the data directory should be: every write fails")
+    writer = WriterProcess(data_dir, SECRET)
+    try:
+        capture = Capture(writer, flush_events=1, live=False)  # at most 20 unwritten events are kept
+        for first in (1, 11, 21):
+            capture.submit([request(n) for n in range(first, first + 10)], "dockyard")
+            with pytest.raises(WriterProcessError):
+                capture._flush_sync()
+        assert (capture.stats().pending, capture.stats().dropped) == (20, 10)  # the oldest ten went
+        data_dir.unlink()
+        capture.submit([request(31)], "dockyard")
+        assert capture._flush_sync() == 21
+        seconds = [row["ts"].second for row in stored_rows(data_dir)]
+        assert sorted(seconds) == list(range(11, 32)) and capture.stats().pending == 0
+    finally:
+        writer.close()

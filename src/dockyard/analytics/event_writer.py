@@ -6,7 +6,9 @@ itself for `dockyard analytics import` and tests.
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,11 +28,10 @@ def split_repository(path: str) -> tuple[str, str]:
     return (namespace, name) if name else (DEFAULT_NAMESPACE, namespace)
 
 
-# A manifest request as the buffer holds it: a flat tuple of strings, ints and None, in the order of `buffered`.
-# The garbage collector stops tracking such tuples after one look (buffered event objects it walks again on every
-# full collection, which cost the saturated server about 15 % more CPU per manifest request), and `marshal`
-# serialises a batch of them for the writer process at ~0.1 µs per event (pickle: 0.6, with datetimes 1.9).
+# A manifest request as a flat tuple of strings, ints and None, in the order of `buffered`.
 Buffered = tuple[str, str, str | None, str, int, str, str, str | None, int, str]
+# marshal without back-references: records written one by one concatenate into one marshalled list.
+MARSHAL_VERSION = 2
 
 
 def buffered(event: ManifestRequested, source: str) -> Buffered:
@@ -38,6 +39,27 @@ def buffered(event: ManifestRequested, source: str) -> Buffered:
         event.repository, event.reference, event.digest, event.method, event.status, event.client_ip,
         event.user_agent, event.account, event.time_us, source,
     )  # fmt: skip
+
+
+def encoded(event: ManifestRequested, source: str) -> bytes:
+    """The event as the capture buffer holds it: its `buffered` tuple, marshalled (~0.8 µs)."""
+    return marshal.dumps(buffered(event, source), MARSHAL_VERSION)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """`count` encoded events back to back; behind `header()`, the marshalled list of their tuples, which the
+    writer process decodes in one call."""
+
+    count: int
+    records: bytes | memoryview
+
+    def header(self) -> bytes:
+        return b"[" + self.count.to_bytes(4, "little")
+
+    def events(self) -> list[Buffered]:
+        decoded: list[Buffered] = marshal.loads(self.header() + bytes(self.records))
+        return decoded
 
 
 class _Interned:
@@ -109,13 +131,16 @@ class EventWriter:
             return []
         return segments.write_segments(self.data_dir, self.table(batch), fsync=self.fsync)
 
+    def write_batch(self, batch: Batch) -> list[Path]:
+        return self.write(batch.events())
+
     def close(self) -> None:
         self.enricher.close()
 
 
 class SegmentWriter(Protocol):
-    """Writes a batch of buffered events as segments: an EventWriter here, or one in a child process."""
+    """Writes a batch of captured events as segments: an EventWriter here, or one in a child process."""
 
-    def write(self, batch: Sequence[Buffered]) -> list[Path]: ...
+    def write_batch(self, batch: Batch) -> list[Path]: ...
 
     def close(self) -> None: ...

@@ -3,7 +3,7 @@
 Pseudonymising, enriching, parsing user agents and building the Arrow table are Python work on every event. In a
 thread of the server they take the GIL from the event loop, which at saturation costs far more than their own CPU:
 each time the loop releases the GIL for a send or a poll the writer takes it, and the loop waits for it to come back.
-Here the server only marshals the raw batch (C, well under a microsecond per event) and the child, `python -m
+Here the server only hands over the batch capture holds, already marshalled, and the child, `python -m
 dockyard.analytics.writer_process`, does the rest on the other core.
 
 The protocol is frames on the child's stdin and stdout (an 8-byte length, then a marshalled value): first the
@@ -22,12 +22,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from dockyard.analytics.enrich import Enricher
-from dockyard.analytics.event_writer import Buffered, EventWriter
+from dockyard.analytics.event_writer import Batch, EventWriter
 
 # How long a closing child may take to answer its last batch and exit before it is killed.
 EXIT_SECONDS = 10.0
@@ -41,9 +40,14 @@ class WriterProcessError(RuntimeError):
 
 
 def send(stream: IO[bytes], value: Any) -> None:
-    payload = marshal.dumps(value) if value is not None else b""
-    stream.write(len(payload).to_bytes(_LENGTH, "big"))
-    stream.write(payload)
+    send_frame(stream, marshal.dumps(value) if value is not None else b"")
+
+
+def send_frame(stream: IO[bytes], *parts: bytes | memoryview) -> None:
+    """One frame of the concatenated `parts` (already marshalled), written without joining them."""
+    stream.write(sum(len(part) for part in parts).to_bytes(_LENGTH, "big"))
+    for part in parts:
+        stream.write(part)
     stream.flush()
 
 
@@ -60,7 +64,7 @@ def receive(stream: IO[bytes]) -> Any:
 
 
 class WriterProcess:
-    """EventWriter's `write`/`close`, run in a child process. Used from one thread at a time (Capture's flush)."""
+    """EventWriter's `write_batch`/`close`, run in a child process. Used from one thread at a time (Capture's flush)."""
 
     def __init__(self, data_dir: Path, secret: bytes, mmdb: str = "", *, fsync: bool = False) -> None:
         self._settings = (str(data_dir), secret, mmdb, fsync)
@@ -70,13 +74,13 @@ class WriterProcess:
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None else None
 
-    def write(self, batch: Sequence[Buffered]) -> list[Path]:
-        if not batch:
+    def write_batch(self, batch: Batch) -> list[Path]:
+        if not batch.count:
             return []
         child = self._running()
         assert child.stdin is not None and child.stdout is not None
         try:
-            send(child.stdin, list(batch))
+            send_frame(child.stdin, batch.header(), batch.records)
             status, result = receive(child.stdout)
         except (EOFError, OSError) as error:
             self._stop()
