@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dockyard.analytics import segments
 from dockyard.analytics.enrich import Enricher
@@ -63,23 +64,15 @@ class Batch:
 
 
 class _Interned:
-    """A column as codes into its distinct values (first-seen order)."""
+    """A string column dictionary-encoded (by Arrow, in C++): its distinct values, and each row's code."""
 
-    def __init__(self, values: list[Any]) -> None:
-        index: dict[Any, int] = {}
-        self.codes = pa.array([index.setdefault(value, len(index)) for value in values], pa.int32())
-        self.distinct = list(index)
+    def __init__(self, values: Sequence[str]) -> None:
+        self.encoded: pa.DictionaryArray = pc.dictionary_encode(pa.array(values, pa.string()))
+        self.distinct: list[str] = self.encoded.dictionary.to_pylist()
 
     def take(self, per_value: list[Any], kind: pa.DataType | None = None) -> pa.Array:
         """One derived value per distinct value, spread back over the rows."""
-        return pa.array(per_value, kind or pa.string()).take(self.codes)
-
-    def dictionary(self) -> pa.DictionaryArray:
-        """The column itself, dictionary-encoded (for columns without nulls)."""
-        return pa.DictionaryArray.from_arrays(self.codes, pa.array(self.distinct, pa.string()))
-
-    def plain(self) -> pa.Array:
-        return pa.array(self.distinct, pa.string()).take(self.codes)
+        return pa.array(per_value, kind or pa.string()).take(self.encoded.indices)
 
 
 class EventWriter:
@@ -94,10 +87,9 @@ class EventWriter:
     def table(self, batch: Sequence[Buffered]) -> pa.Table:
         """The batch as a table in the segment format, built column by column. Repeating values (addresses,
         agents, repositories, references...) are interned first, so each distinct one is pseudonymised, placed or
-        parsed once per batch (and cached across batches), and the per-event work is a dict lookup plus Arrow's
-        C++: the writer shares the GIL with the event loop serving pulls, so every microsecond here counts."""
-        repository, reference, digest, method, status, client_ip, user_agent, account, when, source = (
-            list(column) for column in zip(*batch, strict=True)
+        parsed once per batch (and cached across batches), and the per-event work is Arrow's C++."""
+        repository, reference, digest, method, status, client_ip, user_agent, account, when, source = zip(
+            *batch, strict=True
         )
         ips = _Interned(client_ip)
         places = [self.enricher(ip) for ip in ips.distinct]
@@ -108,21 +100,21 @@ class EventWriter:
         columns = {
             "ts": pa.array(when, pa.int64()).cast(pa.timestamp("us")),
             "client": ips.take([self.pseudonym(ip) for ip in ips.distinct], pa.uint64()),
-            "user_agent": agents.dictionary(),
+            "user_agent": agents.encoded,
             "ua_tool": agents.take([agent.tool for agent in parsed]),
             "ua_version": agents.take([agent.version for agent in parsed]),
-            "method": _Interned(method).dictionary(),
+            "method": pc.dictionary_encode(pa.array(method, pa.string())),
             "namespace": repositories.take([namespace for namespace, _ in names]),
             "repository": repositories.take([name for _, name in names]),
-            "reference": _Interned(reference).dictionary(),
-            "digest": _Interned(digest).plain(),
+            "reference": pc.dictionary_encode(pa.array(reference, pa.string())),
+            "digest": pa.array(digest, pa.string()),
             "status": pa.array(status, pa.int16()),
-            "account": _Interned(account).plain(),
+            "account": pa.array(account, pa.string()),
             "country": ips.take([place.country for place in places]),
             "host": ips.take([place.host for place in places]),
             "ip_type": ips.take([place.ip_type for place in places]),
             "domain": ips.take([place.domain for place in places]),
-            "source": _Interned(source).dictionary(),
+            "source": pc.dictionary_encode(pa.array(source, pa.string())),
         }
         return segments.conform(pa.table(columns))
 
