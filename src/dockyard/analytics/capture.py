@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Past this many unwritten events (writes failing for a long time), the oldest are dropped, and counted, rather
 # than letting memory grow without bound.
 MAX_PENDING_FACTOR = 20
+# An encoded event is 150-400 bytes; a buffer larger than this per flush_events is not reused.
+KEPT_BYTES_PER_EVENT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,10 @@ class Capture:
                             self._keep(Batch(count, bytes(records)))
                         raise
             finally:
-                full.seek(0)
+                if full.tell() > self.flush_events * KEPT_BYTES_PER_EVENT:
+                    self._spare = io.BytesIO()  # grown far past a normal batch (a stalled writer): not kept
+                else:
+                    full.seek(0)
             return written
 
     def _write_kept(self) -> int:
