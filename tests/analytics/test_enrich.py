@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,12 @@ from typing import Any
 import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
+from starlette.testclient import TestClient
 
 from dockyard.analytics.enrich import NOWHERE, Enricher, Place, host_slug, place_from_record, type_from_name
 from dockyard.analytics.event_writer import EventWriter, buffered
+from dockyard.app import create_app
+from dockyard.config import Settings
 from dockyard.registry.events import ManifestRequested, epoch_us
 
 
@@ -102,6 +106,13 @@ def test_unreadable_operator_database_is_a_clear_error(tmp_path: Path) -> None:
     for value in (str(broken), str(tmp_path / "missing.mmdb")):
         with pytest.raises(ValueError, match="DOCKYARD_ANALYTICS_MMDB"):
             Enricher.from_setting(value)
+
+
+def test_the_server_does_not_start_with_an_unreadable_operator_database(settings: Settings) -> None:
+    # The writer process opens the databases; the server checks them first, so a wrong path is not found late.
+    configured = dataclasses.replace(settings, analytics_mmdb=str(settings.data_dir / "missing.mmdb"))
+    with pytest.raises(ValueError, match="DOCKYARD_ANALYTICS_MMDB"), TestClient(create_app(configured)):
+        pass
 
 
 @pytest.mark.parametrize(

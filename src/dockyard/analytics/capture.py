@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 
+from dockyard.analytics.enrich import Enricher
 from dockyard.analytics.event_writer import Batch, SegmentWriter, encoded
 from dockyard.analytics.writer_process import WriterProcess
 from dockyard.config import Settings
@@ -76,6 +77,8 @@ class Capture:
 
     @classmethod
     def from_settings(cls, settings: Settings, secret: bytes) -> Capture:
+        # The writer process opens the operator's MMDB files itself; a wrong path fails the server's start, here.
+        Enricher.from_setting(settings.analytics_mmdb).close()
         writer = WriterProcess(settings.data_dir, secret, settings.analytics_mmdb, fsync=settings.fsync)
         return cls(
             writer,

@@ -221,7 +221,7 @@ class AnalyticsJob:
                     await AnalyticsStore(session).replace_summaries(period, changed[period], rows)
                 report.summarized.append(period)
         finally:
-            results.close()
+            await anyio.to_thread.run_sync(results.close)  # waits for a summary under way: off the event loop
 
     @staticmethod
     def _period_fingerprint(period: Period, days: dict[date, AnalyticsDay]) -> str:

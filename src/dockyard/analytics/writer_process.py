@@ -1,10 +1,9 @@
 """The capture writer in a process of its own, so that turning events into segments never holds the server's GIL.
 
-Pseudonymising, enriching, parsing user agents and building the Arrow table are Python work on every event. In a
-thread of the server they take the GIL from the event loop, which at saturation costs far more than their own CPU:
-each time the loop releases the GIL for a send or a poll the writer takes it, and the loop waits for it to come back.
-Here the server only hands over the batch capture holds, already marshalled, and the child, `python -m
-dockyard.analytics.writer_process`, does the rest on the other core.
+Decoding, pseudonymising, enriching, parsing user agents and building the Arrow table are Python work on every
+event: 2-4 µs each. In a thread of the server they would hold the GIL the event loop serving pulls needs. Here the
+server only hands over the batch capture holds, already marshalled, and the child, `python -m
+dockyard.analytics.writer_process`, does the rest on another core.
 
 The protocol is frames on the child's stdin and stdout (an 8-byte length, then a marshalled value): first the
 settings, then a batch per frame, each answered by ("ok", [segment paths]) or ("error", message); an empty frame,
