@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,20 +54,35 @@ def test_the_child_writes_pseudonymised_segments_and_stops_on_close(writer: Writ
         os.kill(pid, 0)
 
 
-def test_a_killed_child_is_restarted_and_no_event_is_lost(writer: WriterProcess, tmp_path: Path) -> None:
+def test_a_child_killed_during_a_write_loses_nothing(writer: WriterProcess, tmp_path: Path) -> None:
     capture = Capture(writer, live=False)
     capture.submit([request(1)], "dockyard")
     assert capture._flush_sync() == 1
     first = writer.pid
     assert first is not None
-    os.kill(first, signal.SIGKILL)
+    # Stopped, the child takes the batch into its pipe but never answers; killed then, it is gone mid-write.
+    os.kill(first, signal.SIGSTOP)
+    threading.Timer(2.0, os.kill, (first, signal.SIGKILL)).start()
     capture.submit([request(2), request(3)], "dockyard")
     with pytest.raises(WriterProcessError, match="gone"):
         capture._flush_sync()
-    assert capture.stats().pending == 2  # kept for the next flush
+    assert capture.stats().pending == 2  # kept for the next flush, which starts a new child
     assert capture._flush_sync() == 2
     assert writer.pid not in (None, first)
     assert sorted(row["ts"].second for row in stored_rows(tmp_path)) == [1, 2, 3]
+
+
+def test_a_child_found_dead_is_replaced_before_the_next_batch(writer: WriterProcess, tmp_path: Path) -> None:
+    capture = Capture(writer, live=False)
+    capture.submit([request(1)], "dockyard")
+    assert capture._flush_sync() == 1
+    child = writer._child
+    assert child is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    capture.submit([request(2)], "dockyard")
+    assert capture._flush_sync() == 1 and writer.pid not in (None, child.pid)
+    assert len(stored_rows(tmp_path)) == 2
 
 
 def test_a_batch_the_child_cannot_write_stays_pending(tmp_path: Path) -> None:
