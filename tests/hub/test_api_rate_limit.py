@@ -6,6 +6,7 @@ import dataclasses
 
 from starlette.testclient import TestClient
 
+from dockyard.api.ratelimit import FixedWindowLimiter
 from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.conftest import ADMIN_PASSWORD
@@ -35,3 +36,12 @@ def test_signed_in_callers_are_counted_by_account(settings: Settings) -> None:
         client.post("/v2/auth/token", json={"identifier": "admin", "secret": ADMIN_PASSWORD})  # address now used up
         response = client.get("/v2/users/nobody/unknown/", headers={"Authorization": f"JWT {token}"})
         assert response.headers["x-ratelimit-remaining"] == "1"
+
+
+def test_a_window_starts_with_the_clients_first_request_not_on_the_clock_minute() -> None:
+    limiter = FixedWindowLimiter(2)
+    assert limiter.hit("a", 1_000_059.5) == (True, 1, 1_000_120)  # one second before a clock minute
+    assert limiter.hit("a", 1_000_060.5) == (True, 0, 1_000_120)  # the minute turned: same window
+    assert limiter.hit("a", 1_000_061.0)[0] is False
+    assert limiter.hit("b", 1_000_061.0) == (True, 1, 1_000_121)  # every client its own window
+    assert limiter.hit("a", 1_000_119.5) == (True, 1, 1_000_180)  # 60 s after its first request: a new one

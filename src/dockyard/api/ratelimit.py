@@ -2,8 +2,9 @@
 `X-RateLimit-Remaining`, `X-RateLimit-Reset` (unix time), and 429 with `Retry-After` once used up.
 
 A client is the signed-in account when the request carries a valid Hub token, otherwise its address. Counters
-live in this process's memory (one fixed one-minute window per client), which is what a single server needs; with
-several replicas each enforces the limit on the traffic it sees.
+live in this process's memory (one fixed one-minute window per client, from the client's first request in it, so
+that clients do not all get their budget back at the same second, and a burst is never split by a clock minute),
+which is what a single server needs; with several replicas each enforces the limit on the traffic it sees.
 """
 
 from __future__ import annotations
@@ -35,21 +36,20 @@ class FixedWindowLimiter:
     def __init__(self, limit: int, window_seconds: int = WINDOW_SECONDS) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._windows: dict[str, tuple[int, int]] = {}  # client -> (window start, requests in it)
+        self._windows: dict[str, tuple[float, int]] = {}  # client -> (window start, requests in it)
 
     def hit(self, client: str, now: float) -> tuple[bool, int, int]:
         """Count a request: (allowed, remaining, unix time the window resets)."""
-        start = int(now // self.window) * self.window
-        window_start, used = self._windows.get(client, (start, 0))
-        if window_start != start:
-            used = 0
+        start, used = self._windows.get(client, (now, 0))
+        if now >= start + self.window:
+            start, used = now, 0
         if len(self._windows) >= MAX_CLIENTS and client not in self._windows:
-            self._windows = {k: v for k, v in self._windows.items() if v[0] == start}
+            self._windows = {k: v for k, v in self._windows.items() if now < v[0] + self.window}
         allowed = used < self.limit
         if allowed:
             used += 1
         self._windows[client] = (start, used)
-        return allowed, max(self.limit - used, 0), start + self.window
+        return allowed, max(self.limit - used, 0), math.ceil(start + self.window)
 
 
 class RateLimitMiddleware:
