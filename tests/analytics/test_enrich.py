@@ -14,9 +14,10 @@ from starlette.testclient import TestClient
 
 from dockyard.analytics.enrich import NOWHERE, Enricher, Place, host_slug, place_from_record, type_from_name
 from dockyard.analytics.event_writer import EventWriter, buffered
+from dockyard.analytics.periods import micros
 from dockyard.app import create_app
 from dockyard.config import Settings
-from dockyard.registry.events import ManifestRequested, epoch_us
+from dockyard.registry.events import ManifestRequested
 
 
 def write_mmdb(path: Path, networks: dict[str, dict[str, Any]]) -> Path:
@@ -155,7 +156,7 @@ def test_rows_carry_the_place_and_never_the_address(tmp_path: Path) -> None:
         client_ip="81.2.69.160",
         user_agent="Watchtower/v1.7.1",
         account=None,
-        time_us=epoch_us(datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC)),
+        time_us=micros(datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC)),
     )
     (row,) = writer.table([buffered(event, "dockyard")]).to_pylist()
     assert (row["country"], row["host"], row["ip_type"], row["domain"]) == ("GB", None, "business", "acme.example")

@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dockyard.analytics import actions, segments
+from dockyard.analytics.periods import micros
 
 SQL_DIR = Path(__file__).parent / "sql"
 DEFAULT_WINDOW_SECONDS = 60
@@ -83,15 +84,6 @@ Engine = Literal["numpy", "sql"]
 @cache
 def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
-
-
-EPOCH = datetime(1970, 1, 1)
-
-
-def micros(value: datetime) -> int:
-    """Microseconds since the epoch of a naive UTC datetime (the segments' `ts`)."""
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def classify_sql(events: str, carry: str, day_start: datetime, day_end: datetime, window_seconds: int) -> str:

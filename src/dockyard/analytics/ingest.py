@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from dockyard.registry.events import ManifestRequested, epoch_us
+from dockyard.analytics.periods import micros
+from dockyard.registry.events import ManifestRequested
 
 EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json"
 ACCEPTED_CONTENT_TYPES = frozenset({EVENTS_MEDIA_TYPE, "application/json"})
@@ -174,7 +175,7 @@ def notification_event(event: Any) -> ManifestRequested | None:
         client_ip=address,
         user_agent=user_agent,
         account=account[:MAX_FIELD] if isinstance(account, str) and account else None,
-        time_us=epoch_us(timestamp(event.get("timestamp"), "timestamp")),
+        time_us=micros(timestamp(event.get("timestamp"), "timestamp")),
     )
 
 
@@ -272,7 +273,7 @@ def jsonl_event(event: Any) -> ManifestRequested:
         client_ip=client_address(_string(event, "event", "client_ip")),
         user_agent=user_agent,
         account=account or None,
-        time_us=epoch_us(timestamp(event.get("time"), "time")),
+        time_us=micros(timestamp(event.get("time"), "time")),
     )
 
 

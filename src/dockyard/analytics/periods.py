@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+
+EPOCH = datetime(1970, 1, 1)
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 Timespan = Literal["months", "weeks"]
 TIMESPANS: tuple[Timespan, ...] = ("months", "weeks")
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the Unix epoch, exactly, of a UTC datetime: naive (the segments' `ts`) or aware (the
+    times of imported events)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return (value - EPOCH) // ONE_MICROSECOND
 
 
 @dataclass(frozen=True, order=True)

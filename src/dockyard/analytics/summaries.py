@@ -31,10 +31,9 @@ from dockyard.analytics.classify import (
     Engine,
     dictionary_codes,
     load_sql,
-    micros,
     to_arrow,
 )
-from dockyard.analytics.periods import Period
+from dockyard.analytics.periods import Period, micros
 
 LEVELS = ("reference", "repository", "namespace")
 CONCURRENT_WEEKS = 2

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_MICROSECOND = timedelta(microseconds=1)
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +32,6 @@ class ManifestRequested:
     # Microseconds since the Unix epoch (UTC): an int is cheaper to stamp on every pull than a datetime, and to
     # hand in bulk to the analytics writer process.
     time_us: int
-
-
-def epoch_us(when: datetime) -> int:
-    """An aware datetime as microseconds since the Unix epoch, exactly."""
-    return (when - EPOCH) // ONE_MICROSECOND
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,7 @@ class RegistryService:
         row = await self.db.first(blob_lookup(repo.path, digest))
         if row is None:
             raise NameUnknown(f"repository {repo.name} not known to registry")
-        if row.digest is None or row.size is None:
+        if row.digest is None:
             raise BlobUnknown(detail={"digest": digest})
         found = CachedBlob(row.digest, row.size)
         self.cache.put_blob(repo.path, found, epoch)
