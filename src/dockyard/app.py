@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
 import secrets
 import sys
@@ -19,8 +18,9 @@ from starlette.routing import Mount
 from dockyard.accounts.service import LIBRARY, AccountsService
 from dockyard.accounts.sessions import HubTokens
 from dockyard.analytics.capture import Capture
-from dockyard.analytics.jobs import AnalyticsJob, start_periodic, stop_periodic
+from dockyard.analytics.jobs import AnalyticsJob, PeriodicJob
 from dockyard.api.errors import error_body
+from dockyard.background import Background
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.db.migrate import upgrade
@@ -94,21 +94,16 @@ async def bootstrap(services: Services) -> None:
         )
 
 
-async def _periodic_gc(services: Services) -> None:
+async def _collect_garbage(services: Services) -> None:
     settings = services.settings
-    while True:
-        await asyncio.sleep(settings.gc_interval_seconds)
-        try:
-            await gc.collect(
-                services.db,
-                services.storage,
-                grace_seconds=settings.gc_grace_seconds,
-                upload_expiry_seconds=settings.upload_expiry_seconds,
-                dry_run=False,
-                cache=services.registry.cache,
-            )
-        except Exception:
-            log.exception("periodic garbage collection failed")
+    await gc.collect(
+        services.db,
+        services.storage,
+        grace_seconds=settings.gc_grace_seconds,
+        upload_expiry_seconds=settings.upload_expiry_seconds,
+        dry_run=False,
+        cache=services.registry.cache,
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -130,21 +125,21 @@ def create_app(settings: Settings) -> Starlette:
         for state in (app.state, hub.state):
             state.community = community
         community.start()
-        tasks = []
+        gc_loop = Background(
+            "garbage collection", functools.partial(_collect_garbage, services), settings.gc_interval_seconds
+        )
         if settings.gc_interval_seconds > 0:
-            tasks.append(asyncio.create_task(_periodic_gc(services)))
+            gc_loop.start()
         # Classify, summarise, set the Hub pull numbers and export periodically (after writing what capture holds).
-        analytics_job = start_periodic(
+        analytics_job = PeriodicJob(
             AnalyticsJob(settings, services.db), settings.analytics_interval_seconds, capture.flush
         )
+        analytics_job.start()
         try:
             yield
         finally:
-            await stop_periodic(analytics_job)
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await analytics_job.stop()
+            await gc_loop.stop()
             await community.stop()
             await capture.close()
             await services.db.dispose()

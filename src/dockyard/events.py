@@ -6,8 +6,6 @@ to a buffer, put on a queue) and return. A failing handler is logged and never f
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -53,14 +51,3 @@ class AuditEvent:
     name: str
     data: dict[str, Any]
     time: datetime
-
-
-async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
-    """Sleep until `wake` is set or `seconds` pass, then clear it: the loop of every background flusher.
-
-    `asyncio.wait_for(event.wait(), t)` can swallow a cancellation that lands just as the event is set (Python
-    3.11), leaving shutdown waiting forever on the task; `asyncio.timeout` does not."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await wake.wait()
-    wake.clear()

@@ -128,6 +128,31 @@ def test_a_job_does_nothing_while_another_holds_the_lease(client: TestClient, se
     assert run(client).days == [SUNDAY.date()]
 
 
+def test_a_job_asked_to_stop_ends_after_the_day_under_way_and_the_next_run_goes_on(
+    client: TestClient, settings: Settings
+) -> None:
+    days = [SUNDAY + timedelta(days=n) for n in range(3)]
+    write(settings.data_dir, [request for day in days for request in pull(day)])
+    found = services(client)
+    job = AnalyticsJob(found.settings, found.db)
+    classify_day = job._classify_day
+
+    def classify_then_shut_down(*args: object) -> object:
+        job.stop_soon()  # the server's shutdown, while the first day is being classified
+        return classify_day(*args)  # type: ignore[arg-type]
+
+    job._classify_day = classify_then_shut_down  # type: ignore[assignment,method-assign]
+    stopped = in_app(client, lambda: job.run(date(2024, 4, 1)))
+    assert stopped.stopped and stopped.days == [days[0].date()]
+    assert (stopped.summarized, stopped.exported) == ([], [])
+    assert "stopped early; the next run goes on from here" in stopped.lines()
+    # The lease was released, so the next run (another job, at once) does the rest.
+    rest = run(client, as_of=date(2024, 4, 1))
+    assert not rest.skipped and not rest.stopped
+    assert rest.days == [day.date() for day in days[1:]]
+    assert namespace_pulls(client, MARCH) == [(1, 3)]
+
+
 def hub_numbers(client: TestClient, repo: str, tag: str, digest_: str) -> tuple[int, datetime | None, datetime | None]:
     """The Hub API's pull count of `repo`, last pull of `tag` and of the image `digest_`."""
     namespace, name = repo.split("/")

@@ -15,7 +15,6 @@ Raw addresses exist only in memory, in the buffer; what reaches the disk is the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import threading
@@ -28,8 +27,9 @@ import anyio.to_thread
 from dockyard.analytics.enrich import Enricher
 from dockyard.analytics.event_writer import Batch, SegmentWriter, encoded
 from dockyard.analytics.writer_process import WriterProcess
+from dockyard.background import Background
 from dockyard.config import Settings
-from dockyard.events import EventBus, wait_for_wake
+from dockyard.events import EventBus
 from dockyard.registry.events import ManifestRequested
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,8 @@ class Capture:
         self._count = 0
         # Batches the writer failed to write, oldest first: written before anything newer.
         self._kept: deque[Batch] = deque()
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("analytics capture writer", self._flush_round, self.flush_seconds)
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start(): requests on other threads wake it
         # One flush at a time: the periodic one and an explicit one (shutdown, tests) must not interleave.
         self._flush_lock = threading.Lock()
         # Held only to add to the buffer or to swap it: the writer thread takes it while requests add to it.
@@ -107,32 +106,26 @@ class Capture:
             self._notify()
 
     def _notify(self) -> None:
-        wake, loop = self._wake, self._loop
-        if wake is None or loop is None:
+        loop = self._loop
+        if loop is None:
             return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            wake.set()
+            self._background.wake()
         else:
-            loop.call_soon_threadsafe(wake.set)
+            loop.call_soon_threadsafe(self._background.wake)
 
     # --- the background side -------------------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="analytics-capture")
+        self._background.start()
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            await wait_for_wake(self._wake, self.flush_seconds)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("writing analytics events failed; they stay pending and are retried")
+    async def _flush_round(self) -> None:
+        # A failed flush keeps its events for the next round; the loop logs the failure.
+        await self.flush()
 
     async def flush(self) -> int:
         """Write everything pending now; returns the number of events written."""
@@ -183,11 +176,7 @@ class Capture:
 
     async def close(self) -> None:
         """Stop the background task and write what is left (called on shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
         try:
             await self.flush()
         except Exception:

@@ -14,13 +14,12 @@ DOCKYARD_ANALYTICS_INTERVAL_SECONDS.
 
 Two jobs never run at once, in one process or across replicas: a lease row in the database names the holder
 until it expires (renewed between steps); a job that finds it taken does nothing. Everything is idempotent, so a
-job that dies half-way is simply run again.
+job that dies half-way is simply run again. That is also how the server stops one at shutdown: it asks, and the
+job ends after the day or period under way (never cancelled inside a database call).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import hashlib
 import json
@@ -41,6 +40,7 @@ from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
 from dockyard.analytics.store import AnalyticsStore, DigestPull
 from dockyard.analytics.summaries import summarize, summarize_each
+from dockyard.background import Background
 from dockyard.config import Settings
 from dockyard.db import Database
 from dockyard.registry.management import RegistryManagement
@@ -55,9 +55,14 @@ CLASSIFIER_VERSION = "1"
 HUB_BATCH = 200
 
 
+class JobStopped(Exception):
+    """The job was asked to stop; it ended between two steps (the next run carries on from there)."""
+
+
 @dataclass
 class JobReport:
     skipped: bool = False
+    stopped: bool = False
     days: list[date] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(actions.ACTIONS, 0))
     summarized: list[Period] = field(default_factory=list)
@@ -69,12 +74,13 @@ class JobReport:
         if self.skipped:
             return ["another analytics job holds the lease; nothing done"]
         counts = ", ".join(f"{name} {count}" for name, count in self.counts.items())
-        return [
+        lines = [
             f"classified {len(self.days)} days ({counts})",
             f"summarised {len(self.summarized)} periods" + _labels(self.summarized),
             f"set the Hub pull numbers of {self.repositories} repositories",
             f"exported {len(self.exported)} periods in {self.files} files" + _labels(self.exported),
         ]
+        return [*lines, "stopped early; the next run goes on from here"] if self.stopped else lines
 
 
 def _labels(periods: list[Period]) -> str:
@@ -109,6 +115,15 @@ class AnalyticsJob:
         self.db = db
         self.data_dir = settings.data_dir
         self.holder = uuid.uuid4().hex
+        self._stop_requested = False
+
+    def stop_soon(self) -> None:
+        """Make a run under way end after its current day or period (from the event loop's thread)."""
+        self._stop_requested = True
+
+    def _go_on(self) -> None:
+        if self._stop_requested:
+            raise JobStopped
 
     def _connect(self) -> Any:
         use_jemalloc()
@@ -134,6 +149,8 @@ class AnalyticsJob:
                 await self._hub_pulls(con, report)
                 await self._lease()
                 await self._export(con, report, today)
+            except JobStopped:
+                report.stopped = True
             finally:
                 con.close()
         finally:
@@ -142,6 +159,7 @@ class AnalyticsJob:
         return report
 
     async def _lease(self) -> bool:
+        self._go_on()
         async with self.db.writer() as session:
             return await AnalyticsStore(session).acquire_lease(LEASE, self.holder, LEASE_SECONDS)
 
@@ -164,6 +182,7 @@ class AnalyticsJob:
             state = known.get(day)
             if state is not None and state.fingerprint == fingerprint:
                 continue
+            self._go_on()
             done = await anyio.to_thread.run_sync(self._classify_day, classifier, day, carry_in, fingerprint)
             async with self.db.writer() as session:
                 await AnalyticsStore(session).save_day(
@@ -216,6 +235,7 @@ class AnalyticsJob:
         results = summarize_each(con, self.data_dir, list(changed))
         try:
             while (done := await anyio.to_thread.run_sync(next, results, None)) is not None:
+                self._go_on()
                 period, rows = done
                 async with self.db.writer() as session:
                     await AnalyticsStore(session).replace_summaries(period, changed[period], rows)
@@ -263,6 +283,7 @@ class AnalyticsJob:
         for period, state in sorted(periods.items()):
             if not period.complete(today) or state.exported == state.fingerprint:
                 continue
+            self._go_on()
             async with self.db.reader() as session:
                 store = AnalyticsStore(session)
                 rows = await anyio.to_thread.run_sync(summarize, con, self.data_dir, period)
@@ -329,27 +350,24 @@ async def run_once(job: AnalyticsJob, before: Any = None) -> JobReport:
     return await job.run()
 
 
-async def periodic(job: AnalyticsJob, interval: float, before: Any = None) -> None:
-    """Run `run_once` every `interval` seconds until cancelled."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            report = await run_once(job, before)
-            for line in report.lines():
-                log.info("analytics: %s", line)
-        except Exception:
-            log.exception("the periodic analytics job failed; it runs again in %s s", interval)
+class PeriodicJob:
+    """The server's job: `run_once` every `interval` seconds (none when it is 0)."""
 
+    def __init__(self, job: AnalyticsJob, interval: float, before: Any = None) -> None:
+        self.job = job
+        self.before = before
+        self._background = Background("the analytics job", self._round, interval) if interval > 0 else None
 
-def start_periodic(job: AnalyticsJob, interval: float, before: Any = None) -> asyncio.Task[None] | None:
-    if interval <= 0:
-        return None
-    return asyncio.create_task(periodic(job, interval, before), name="analytics-job")
+    async def _round(self) -> None:
+        report = await run_once(self.job, self.before)
+        for line in report.lines():
+            log.info("analytics: %s", line)
 
+    def start(self) -> None:
+        if self._background is not None:
+            self._background.start()
 
-async def stop_periodic(task: asyncio.Task[None] | None) -> None:
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async def stop(self) -> None:
+        if self._background is not None:
+            self.job.stop_soon()
+            await self._background.stop()

@@ -7,7 +7,6 @@ task writes the buffer in batches, and `stop()` (at shutdown) writes what is lef
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.accounts.permissions import Subject
 from dockyard.accounts.service import AccountsService
 from dockyard.api.errors import NotFound
+from dockyard.background import Background
 from dockyard.db import Database
-from dockyard.events import AuditEvent, EventBus, wait_for_wake
+from dockyard.events import AuditEvent, EventBus
 from dockyard.hub.community_models import AuditLog
 from dockyard.registry.events import ManifestPushed, TagDeleted
 
@@ -125,8 +125,7 @@ class AuditRecorder:
         self.db = db
         self._buffer: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("audit log writer", self._flush_round, FLUSH_SECONDS)
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(AuditEvent, self.on_audit)
@@ -162,7 +161,7 @@ class AuditRecorder:
             }
         )
         if len(self._buffer) >= MAX_BATCH:
-            self._wake.set()
+            self._background.wake()
 
     # --- writing -------------------------------------------------------------------------------------------
     async def flush(self) -> int:
@@ -182,22 +181,15 @@ class AuditRecorder:
                 written += len(batch)
             return written
 
-    async def run(self) -> None:
-        while True:
-            await wait_for_wake(self._wake, FLUSH_SECONDS)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("writing the audit log failed; will retry")
+    async def _flush_round(self) -> None:
+        # A failed flush keeps its entries for the next round; the loop logs the failure.
+        await self.flush()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
         try:
             await self.flush()
         except Exception:

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from dockyard.accounts.permissions import Subject
+from dockyard.background import Background
 from dockyard.db import utcnow
-from dockyard.events import EventBus, wait_for_wake
+from dockyard.events import EventBus
 from dockyard.hub.builds import BuildsService
 from dockyard.hub.builds_store import FAILED, SUCCESS, BuildsStore
 from dockyard.hub.community_models import Build
@@ -222,9 +223,8 @@ class BuildRunner:
         self._notes: list[tuple[str, list[str]]] = []
         self._pushing: dict[str, list[str]] = {}
         self._running: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("build queue", self.cycle, POLL_SECONDS, at_start=True)
         self._next_stale_check = 0.0
 
     def subscribe(self, bus: EventBus) -> None:
@@ -235,10 +235,10 @@ class BuildRunner:
             return
         # A push made by one of our builds carries that build's chain, so a cycle of links ends.
         self._notes.append((event.repository, list(self._pushing.get(event.repository, []))))
-        self._wake.set()
+        self._background.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._background.wake()
 
     async def cycle(self) -> None:
         async with self._lock:
@@ -275,7 +275,7 @@ class BuildRunner:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()
+        self._background.wake()
 
     async def drain(self, deadline_seconds: float = 300.0) -> None:
         """Run until no build is queued or running (tests use it; builds are real, so this takes seconds)."""
@@ -406,22 +406,17 @@ class BuildRunner:
         return result.digest
 
     # --- the background task -------------------------------------------------------------------------------
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.cycle()
-            except Exception:
-                log.exception("build queue pass failed")
-            await wait_for_wake(self._wake, POLL_SECONDS)
-
     def start(self) -> None:
         if self.concurrency > 0:
-            self._task = asyncio.create_task(self.run())
+            self._background.start()
 
     async def stop(self) -> None:
-        tasks = [task for task in (self._task, *self._running) if task is not None]
-        for task in tasks:
+        await self._background.stop()
+        # A running build spends nearly all its time in its tools' thread, which a cancellation abandons; its
+        # handler marks the build failed ("the server stopped") in a shielded write.
+        running = list(self._running)
+        for task in running:
             task.cancel()
-        for task in tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -20,9 +20,10 @@ from typing import Any
 import anyio.to_thread
 
 from dockyard import __version__
+from dockyard.background import Background
 from dockyard.config import Settings
 from dockyard.db import Database, utcnow
-from dockyard.events import EventBus, wait_for_wake
+from dockyard.events import EventBus
 from dockyard.hub.community_models import WebhookDelivery
 from dockyard.hub.webhooks import WebhooksService, WebhooksStore, callback_key, callback_url
 from dockyard.registry.events import ManifestPushed
@@ -91,9 +92,8 @@ class WebhookDispatcher:
         self.timeout = float(extra.get("webhook_timeout_seconds", 10.0))
         self.poll_seconds = float(extra.get("webhook_poll_seconds", 5.0))
         self._notes: list[PushNote] = []
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("webhook delivery", self.cycle, self.poll_seconds, at_start=True)
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(ManifestPushed, self.on_push)
@@ -101,10 +101,10 @@ class WebhookDispatcher:
     def on_push(self, event: ManifestPushed) -> None:
         if event.tag is not None:
             self._notes.append(PushNote(event.repository, event.tag, event.account, event.time))
-            self._wake.set()
+            self._background.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._background.wake()
 
     def backoff(self, attempts: int) -> float:
         return float(self.retry_seconds * 2 ** max(attempts - 1, 0))
@@ -195,24 +195,11 @@ class WebhookDispatcher:
             log.info("webhook delivery %d to %s failed: %s", delivery.id, delivery.hook_url, attempt.error)
 
     # --- the background task -------------------------------------------------------------------------------
-    async def run(self) -> None:
-        while True:
-            try:
-                wait = await self.cycle()
-            except Exception:
-                log.exception("webhook delivery pass failed")
-                wait = self.poll_seconds
-            timeout = self.poll_seconds if wait is None else min(wait, self.poll_seconds)
-            await wait_for_wake(self._wake, timeout)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
         # Notes not yet in the outbox would be lost: write them (sending waits for the next start).
         async with self._lock:
             with contextlib.suppress(Exception):
