@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Dockyard needs on a fresh Debian machine: the Python environment always, and with --test the
-# real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL, and CNCF
-# distribution, which notifies Dockyard in the analytics ingest tests).
+# real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL, CNCF
+# distribution, which notifies Dockyard in the analytics ingest tests, and Chromium, which Playwright drives
+# through the Insights pages: Debian's build, since Playwright's own browser download cannot be reached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ apt_install() {
 }
 
 if [ "$want_test" = 1 ]; then
-  apt_install skopeo podman buildah postgresql ca-certificates docker-registry
+  apt_install skopeo podman buildah postgresql ca-certificates docker-registry chromium
 fi
 
 PYTHON=${PYTHON:-python3}

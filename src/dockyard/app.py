@@ -1,4 +1,4 @@
-"""The application factory: one process serving the registry and the Hub API on one port."""
+"""The application factory: one process serving the registry, the Hub API and the web pages on one port."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from dockyard.registry.auth import RegistryAuth
 from dockyard.registry.routes import registry_routes
 from dockyard.registry.service import RegistryService
 from dockyard.storage import FilesystemStorage
+from dockyard.web.routes import web_routes
 
 log = logging.getLogger(__name__)
 
@@ -147,4 +148,6 @@ def create_app(settings: Settings) -> Starlette:
     # A path no route matches (one with a newline, which the catch-all mount does not take) still gets the Hub
     # error shape, not Starlette's plain-text "Not Found".
     not_found = {404: lambda _request, _exc: JSONResponse(error_body("404: Page Not Found"), status_code=404)}
-    return Starlette(routes=[*registry_routes(), Mount("/", app=hub)], lifespan=lifespan, exception_handlers=not_found)
+    # The web pages come before the Hub API's mount, which takes every path left over.
+    routes = [*registry_routes(), *web_routes(), Mount("/", app=hub)]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=not_found)

@@ -9,33 +9,24 @@ Logging out with an access token from that session revokes the refresh token and
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import Body, Query, Request
 from pydantic import BaseModel, Field
 
+from dockyard.accounts import login as signing
+from dockyard.accounts.login import Login
 from dockyard.accounts.permissions import Subject
-from dockyard.accounts.sessions import (
-    ACCESS,
-    REFRESH,
-    REFRESH_TTL_SECONDS,
-    SECOND_FACTOR,
-    SECOND_FACTOR_TTL_SECONDS,
-    RevocationStore,
-)
-from dockyard.accounts.signin import SignIn, SignInResult, claims_for, subject_uid
-from dockyard.accounts.throttle import Throttled
-from dockyard.accounts.twofactor import TwoFactor
+from dockyard.accounts.sessions import ACCESS
+from dockyard.accounts.signin import SignIn
 from dockyard.api.deps import ReadSession, ServicesDep, WriteSession, bearer_token
-from dockyard.api.errors import TooManyRequests, Unauthorized
+from dockyard.api.errors import Unauthorized
 from dockyard.api.routing import HubRouter
 from dockyard.http import client_ip
 
 router = HubRouter(tags=["authentication"])
 
 AUTH_TOKEN_TTL_SECONDS = 600
-BAD_CREDENTIALS = "Incorrect authentication credentials"
 SECOND_FACTOR_REQUIRED = "Require secondary authentication on MFA enabled account"
 PASSWORD_NOT_ENOUGH = (
     "Two-factor authentication is enabled for this account: use a personal access token, "
@@ -102,45 +93,21 @@ def _ip(request: Request, services: ServicesDep) -> str:
 
 
 def guard(services: ServicesDep, username: str, ip: str) -> None:
-    try:
-        services.hub_tokens.throttle.check(username, ip)
-    except Throttled as throttled:
-        raise TooManyRequests(str(throttled), headers={"Retry-After": str(throttled.retry_after)}) from None
+    signing.guard(services.hub_tokens, username, ip)
 
 
-def _failed(services: ServicesDep, username: str, ip: str) -> Unauthorized:
-    services.hub_tokens.throttle.failure(username, ip)
-    return Unauthorized(BAD_CREDENTIALS)
-
-
-async def _record_use(services: ServicesDep, result: SignInResult) -> None:
-    if result.touch is not None:
-        async with services.db.writer() as session:
-            await SignIn(session, services.hub_tokens).record_use(result)
+def _login(request: Request, services: ServicesDep) -> Login:
+    return Login(services.db, services.hub_tokens, _ip(request, services))
 
 
 def _access_token(services: ServicesDep, subject: Subject, ttl: int, session_id: str | None = None) -> str:
-    assert subject.username is not None
-    return services.hub_tokens.issue(
-        username=subject.username,
-        account_id=subject_uid(subject),
-        kind=ACCESS,
-        ttl_seconds=ttl,
-        **claims_for(subject, session_id),
-    ).token
+    return signing.access_token(services.hub_tokens, subject, ttl, session_id).token
 
 
 def _login_response(services: ServicesDep, subject: Subject, refresh: bool) -> LoginResponse:
     if not refresh:
         return LoginResponse(token=_access_token(services, subject, services.settings.hub_token_ttl_seconds))
-    assert subject.username is not None
-    issued = services.hub_tokens.issue(
-        username=subject.username,
-        account_id=subject_uid(subject),
-        kind=REFRESH,
-        ttl_seconds=REFRESH_TTL_SECONDS,
-        **claims_for(subject),
-    )
+    issued = signing.refresh_token(services.hub_tokens, subject)
     token = _access_token(services, subject, services.settings.hub_token_ttl_seconds, session_id=issued.jti)
     return LoginResponse(token=token, refresh_token=issued.token)
 
@@ -159,22 +126,10 @@ async def login(
     session: ReadSession,
     refresh_token: RefreshFlag = False,
 ) -> LoginResponse:
-    username, ip = body.username.lower(), _ip(request, services)
-    guard(services, username, ip)
-    result = await SignIn(session, services.hub_tokens).check(username, body.password, org_tokens=False)
-    if result.subject is None:
-        raise _failed(services, username, ip)
-    if result.second_factor_required:
-        challenge = services.hub_tokens.issue(
-            username=username,
-            account_id=subject_uid(result.subject),
-            kind=SECOND_FACTOR,
-            ttl_seconds=SECOND_FACTOR_TTL_SECONDS,
-        )
-        raise Unauthorized(SECOND_FACTOR_REQUIRED, extra={"login_2fa_token": challenge.token})
-    services.hub_tokens.throttle.success(username)
-    await _record_use(services, result)
-    return _login_response(services, result.subject, refresh_token)
+    checked = await _login(request, services).with_password(session, body.username, body.password)
+    if checked.challenge is not None:
+        raise Unauthorized(SECOND_FACTOR_REQUIRED, extra={"login_2fa_token": checked.challenge})
+    return _login_response(services, checked.subject, refresh_token)
 
 
 @router.post(
@@ -191,19 +146,7 @@ async def two_factor_login(
     session: WriteSession,
     refresh_token: RefreshFlag = False,
 ) -> LoginResponse:
-    claims = services.hub_tokens.decode(body.login_2fa_token, SECOND_FACTOR)
-    if claims is None:
-        raise Unauthorized(BAD_CREDENTIALS)
-    username, ip = str(claims["sub"]), _ip(request, services)
-    guard(services, username, ip)
-    subject = await SignIn(session, services.hub_tokens).subject_for_claims(claims)
-    if subject is None or subject.account_id is None:
-        raise Unauthorized(BAD_CREDENTIALS)
-    if not await TwoFactor(session, services.hub_tokens).verify(subject.account_id, body.code):
-        raise _failed(services, username, ip)
-    # The challenge is spent: one code, one session.
-    await RevocationStore(session).revoke(str(claims["jti"]), int(claims["exp"]))
-    services.hub_tokens.throttle.success(username)
+    subject = await _login(request, services).with_second_factor(session, body.login_2fa_token, body.code)
     return _login_response(services, subject, refresh_token)
 
 
@@ -220,11 +163,11 @@ async def auth_token(
     guard(services, identifier, ip)
     result = await SignIn(session, services.hub_tokens).check(identifier, body.secret, refresh_tokens=True)
     if result.subject is None:
-        raise _failed(services, identifier, ip)
+        raise signing.failed(services.hub_tokens, identifier, ip)
     if result.second_factor_required:
         raise Unauthorized(PASSWORD_NOT_ENOUGH)
     services.hub_tokens.throttle.success(identifier)
-    await _record_use(services, result)
+    await _login(request, services).record_use(result)
     return AuthTokenResponse(
         access_token=_access_token(services, result.subject, AUTH_TOKEN_TTL_SECONDS, result.session_id)
     )
@@ -246,12 +189,5 @@ async def logout(
     claims = services.hub_tokens.decode(token, ACCESS) if token else None
     if claims is None:
         raise Unauthorized("Authentication credentials were not provided or are invalid.")
-    revocations = RevocationStore(session)
-    await revocations.revoke(str(claims["jti"]), int(claims["exp"]))
-    if claims.get("sid"):
-        await revocations.revoke(str(claims["sid"]), int(time.time()) + REFRESH_TTL_SECONDS)
-    if body is not None and body.refresh_token:
-        refresh = services.hub_tokens.decode(body.refresh_token, REFRESH)
-        if refresh is not None and refresh["uid"] == claims["uid"] and refresh["sub"] == claims["sub"]:
-            await revocations.revoke(str(refresh["jti"]), int(refresh["exp"]))
+    await signing.sign_out(session, services.hub_tokens, claims, body.refresh_token if body is not None else None)
     return LogoutResponse()

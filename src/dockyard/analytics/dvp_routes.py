@@ -179,17 +179,14 @@ async def export_links(
     files = await _service(session, subject).files(namespace, year, timespantype, timespan, dataview)
     secret = services.settings.load_secret()
     ttl = services.settings.analytics_download_ttl_seconds
-    base = services.settings.base_url + PREFIX
+    base = services.settings.base_url
     return ResponseData(
-        data=[
-            ResponseDataFile(url=f"{base}/downloads/{exports.sign(secret, item.id, ttl)}", size=item.size)
-            for item in files
-        ]
+        data=[ResponseDataFile(url=exports.download_url(base, secret, item.id, ttl), size=item.size) for item in files]
     )
 
 
 @router.get(
-    "/downloads/{token}",
+    exports.DOWNLOADS_PATH.removeprefix(PREFIX) + "/{token}",
     summary="Download an export file (signed link, no credentials)",
     response_class=FileResponse,
     responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}},

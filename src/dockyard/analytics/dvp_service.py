@@ -109,11 +109,18 @@ class DvpService:
     async def namespace_pulls(
         self, namespace: str, timespan: str, period: str, group: str, today: date
     ) -> list[PullModel]:
+        level = "namespace" if group == "namespace" else "repository"
+        rows = await self.namespace_summaries(namespace, timespan, period, level, today)
+        return [pull_model(row, timespan) for row in rows]
+
+    async def namespace_summaries(
+        self, namespace: str, timespan: str, period: str, level: str, today: date
+    ) -> Sequence[AnalyticsSummary]:
+        """The summary rows (`level` "namespace" or "repository") that a pull series is made of, with the counts
+        the series leaves out (pulls by tag and by digest apart, version checks): for the web pages."""
         await self.require(namespace)
         window = series(timespan, period, today)
-        level = "namespace" if group == "namespace" else "repository"
-        rows = await self.store.pull_rows(timespan, window.since, window.until, level, [namespace])
-        return [pull_model(row, timespan) for row in rows]
+        return await self.store.pull_rows(timespan, window.since, window.until, level, [namespace])
 
     async def repository_pulls(
         self, namespace: str, repository: str, timespan: str, period: str, today: date
@@ -174,6 +181,12 @@ class DvpService:
         if number not in await self.store.export_numbers(namespace, timespan, year):
             raise NotFound(f"no data for {timespan[:-1]} {number} of {year}")
         return period
+
+    async def exports_in(self, namespace: str, timespan: str, period: str, today: date) -> Sequence[AnalyticsExport]:
+        """Every export file of the periods of a pull series (complete periods only: only those are exported)."""
+        await self.require(namespace)
+        window = series(timespan, period, today)
+        return await self.store.exports_between(namespace, timespan, window.since, window.until)
 
     async def files(
         self, namespace: str, year: int, timespan: str, number: int, dataview: str

@@ -185,6 +185,15 @@ def _batches(con: Any, sql: str) -> Iterator[Any]:
 
 
 # --- signed download links -------------------------------------------------------------------------------------
+DOWNLOADS_PATH = "/api/publisher/analytics/v1/downloads"
+
+
+def download_url(base_url: str, server_secret: bytes, export_id: int, ttl_seconds: int) -> str:
+    """The absolute, signed link that downloads an export for `ttl_seconds` (the DVP Data API's and the web
+    pages' links are the same)."""
+    return f"{base_url}{DOWNLOADS_PATH}/{sign(server_secret, export_id, ttl_seconds)}"
+
+
 def _key(server_secret: bytes) -> bytes:
     return hmac.new(server_secret, _KEY_LABEL, hashlib.sha256).digest()
 

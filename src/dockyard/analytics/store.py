@@ -241,6 +241,22 @@ class AnalyticsStore:
         )
         return (await self.session.execute(query)).scalars().all()
 
+    async def exports_between(
+        self, namespace: str, timespan: str, since: date, until: date
+    ) -> Sequence[AnalyticsExport]:
+        """Every export file of the namespace's periods starting in [since, until), newest period first."""
+        query = (
+            select(AnalyticsExport)
+            .where(
+                AnalyticsExport.namespace == namespace,
+                AnalyticsExport.timespan == timespan,
+                AnalyticsExport.start >= since,
+                AnalyticsExport.start < until,
+            )
+            .order_by(AnalyticsExport.start.desc(), AnalyticsExport.dataview, AnalyticsExport.part)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
     async def export_file(self, export_id: int) -> AnalyticsExport | None:
         return await self.session.get(AnalyticsExport, export_id)
 

@@ -55,17 +55,22 @@ async def optional_subject(request: Request) -> Subject:
     token = bearer_token(request)
     if token is None:
         return ANONYMOUS
-    services = get_services(request)
-    claims = services.hub_tokens.decode(token, ACCESS)
-    if claims is None:
-        raise Unauthorized("Authentication credentials were not provided or are invalid.")
-    # Checked against the database on every request: a logged-out session, a deactivated access token or a
-    # disabled account stops working at once.
-    async with services.db.reader() as session:
-        subject = await SignIn(session, services.hub_tokens).subject_for_claims(claims)
+    subject = await subject_for_token(get_services(request), token)
     if subject is None:
         raise Unauthorized("Authentication credentials were not provided or are invalid.")
     return subject
+
+
+async def subject_for_token(services: Services, token: str) -> Subject | None:
+    """The subject a Hub access token stands for, or None when it does not verify (for the web pages' session
+    cookie as much as for `Authorization`)."""
+    claims = services.hub_tokens.decode(token, ACCESS)
+    if claims is None:
+        return None
+    # Checked against the database on every request: a logged-out session, a deactivated access token or a
+    # disabled account stops working at once.
+    async with services.db.reader() as session:
+        return await SignIn(session, services.hub_tokens).subject_for_claims(claims)
 
 
 async def required_subject(subject: Annotated[Subject, Depends(optional_subject)]) -> Subject:
