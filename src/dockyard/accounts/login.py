@@ -60,24 +60,23 @@ def failed(tokens: HubTokens, username: str, ip: str) -> Unauthorized:
 
 
 def access_token(tokens: HubTokens, subject: Subject, ttl_seconds: int, session_id: str | None = None) -> IssuedToken:
-    assert subject.username is not None
-    return tokens.issue(
-        username=subject.username,
-        account_id=subject_uid(subject),
-        kind=ACCESS,
-        ttl_seconds=ttl_seconds,
-        **claims_for(subject, session_id),
-    )
+    return _issue(tokens, subject, ACCESS, ttl_seconds, session_id)
 
 
 def refresh_token(tokens: HubTokens, subject: Subject) -> IssuedToken:
+    return _issue(tokens, subject, REFRESH, REFRESH_TTL_SECONDS)
+
+
+def _issue(
+    tokens: HubTokens, subject: Subject, kind: str, ttl_seconds: int, session_id: str | None = None
+) -> IssuedToken:
     assert subject.username is not None
     return tokens.issue(
         username=subject.username,
         account_id=subject_uid(subject),
-        kind=REFRESH,
-        ttl_seconds=REFRESH_TTL_SECONDS,
-        **claims_for(subject),
+        kind=kind,
+        ttl_seconds=ttl_seconds,
+        **claims_for(subject, session_id),
     )
 
 
