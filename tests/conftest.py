@@ -11,13 +11,14 @@ import base64
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
+from dockyard.accounts import twofactor
 from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.db.migrate import upgrade
@@ -96,3 +97,18 @@ def bearer(
     response = client.get("/token", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+NOW = 1_800_000_000.0  # a TOTP step boundary: 1_800_000_000 / 30 is whole
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Pin the server's TOTP clock at NOW; returns a function that moves it."""
+    state = {"now": NOW}
+    monkeypatch.setattr(twofactor, "current_time", lambda: state["now"])
+
+    def move(to: float) -> None:
+        state["now"] = to
+
+    return move

@@ -101,3 +101,20 @@ def test_stopping_a_loop_that_never_started_returns_at_once() -> None:
         raise AssertionError("never runs")
 
     asyncio.run(Background("test loop", work, 1).stop())
+
+
+def test_a_loop_with_no_period_is_off() -> None:
+    rounds: list[int] = []
+
+    async def work() -> None:
+        rounds.append(1)
+
+    async def main() -> None:
+        loop = Background("test loop", work, 0, at_start=True)
+        loop.start()
+        loop.wake()
+        await asyncio.sleep(0.05)
+        await loop.stop()
+
+    asyncio.run(main())
+    assert rounds == []

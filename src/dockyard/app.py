@@ -129,8 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         gc_loop = Background(
             "garbage collection", functools.partial(_collect_garbage, services), settings.gc_interval_seconds
         )
-        if settings.gc_interval_seconds > 0:
-            gc_loop.start()
+        gc_loop.start()
         # Classify, summarise, set the Hub pull numbers and export periodically (after writing what capture holds).
         analytics_job = PeriodicJob(
             AnalyticsJob(settings, services.db), settings.analytics_interval_seconds, capture.flush

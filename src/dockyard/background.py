@@ -4,7 +4,8 @@ Stopping never cancels the task. A cancellation that lands inside a database cal
 connection in mid-statement. On SQLite that has left the write lock held, so the last flush at shutdown waited out
 the busy timeout and lost its rows; and a cancellation that came back as an ordinary database error was caught by
 the loop's error handler, so shutdown waited forever. `stop()` asks the loop to end, wakes it, and waits for the
-round under way to finish; work that may take long checks `stopping` between its steps.
+round under way to finish; work that may take long is asked to stop by its owner first (the analytics job ends
+between two days or periods).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ Work = Callable[[], Awaitable[float | None]]
 
 
 class Background:
+    """`work` every `seconds` (never, when that is 0 or less: the loop is off)."""
+
     def __init__(self, name: str, work: Work, seconds: float, *, at_start: bool = False) -> None:
         self.name = name
         self.work = work
@@ -30,15 +33,13 @@ class Background:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
     def wake(self) -> None:
         """Start the next round now (from the event loop's thread)."""
         self._wake.set()
 
     def start(self) -> None:
+        if self.seconds <= 0:
+            return
         self._stopping = False
         if self.at_start:
             self._wake.set()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyotp
 from starlette.testclient import TestClient
 
 from dockyard.events import AuditEvent
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, NOW
 from tests.registry.helpers import PASSWORD, services
 
 
@@ -38,3 +39,12 @@ def audit_events(client: TestClient) -> list[AuditEvent]:
     seen: list[AuditEvent] = []
     services(client).bus.subscribe(AuditEvent, seen.append)
     return seen
+
+
+def enrol_totp(client: TestClient, username: str) -> tuple[pyotp.TOTP, list[str]]:
+    """Turn on TOTP for `username` (confirmed with the code of the step before NOW); the recovery codes."""
+    session = user_session(client, username)
+    totp = pyotp.TOTP(client.post("/v2/user/2fa/totp", headers=session).json()["secret"])
+    response = client.post("/v2/user/2fa/totp/confirm", json={"code": totp.at(NOW - 30)}, headers=session)
+    assert response.status_code == 200, response.text
+    return totp, response.json()["recovery_codes"]

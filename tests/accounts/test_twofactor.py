@@ -14,41 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.testclient import TestClient
 
-from dockyard.accounts import twofactor
 from dockyard.accounts.twofactor import TotpDevice
-from tests.accounts.helpers import audit_events, create_pat, hub, user_session
-from tests.conftest import basic
+from tests.accounts.helpers import audit_events, create_pat, enrol_totp, hub, user_session
+from tests.conftest import NOW, basic
 from tests.registry.helpers import PASSWORD, create_user, in_transaction
 
 # Real argon2id at its lowest cost: these tests sign in many times.
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
-NOW = 1_800_000_000.0  # a step boundary: 1_800_000_000 / 30 is whole
 CHALLENGE = "Require secondary authentication on MFA enabled account"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
-    """Pin the server's TOTP clock; returns a function that moves it."""
-    state = {"now": NOW}
-    monkeypatch.setattr(twofactor, "current_time", lambda: state["now"])
-
-    def move(to: float) -> None:
-        state["now"] = to
-
-    return move
 
 
 @pytest.fixture
 def enrolled(client: TestClient, clock: Callable[[float], None]) -> tuple[pyotp.TOTP, list[str]]:
     """alice with TOTP enabled (confirmed with the code of the step before NOW); her recovery codes."""
     create_user(client, "alice")
-    session = user_session(client, "alice")
-    enrolment = client.post("/v2/user/2fa/totp", headers=session).json()
-    totp = pyotp.TOTP(enrolment["secret"])
-    response = client.post("/v2/user/2fa/totp/confirm", json={"code": totp.at(NOW - 30)}, headers=session)
-    assert response.status_code == 200, response.text
-    return totp, response.json()["recovery_codes"]
+    return enrol_totp(client, "alice")
 
 
 def _second(client: TestClient, code: str, challenge: str | None = None, path: str = "/v2/users/2fa-login") -> Response:

@@ -11,23 +11,20 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pyotp
 import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
 
-from dockyard.accounts import twofactor
 from dockyard.analytics.exports import RAW_COLUMNS, SUMMARY_COLUMNS
 from dockyard.analytics.jobs import AnalyticsJob
 from dockyard.app import create_app
 from dockyard.config import Settings
-from tests.accounts.helpers import hub, user_session
-from tests.conftest import ADMIN_PASSWORD
+from tests.accounts.helpers import enrol_totp, hub
+from tests.conftest import ADMIN_PASSWORD, NOW
 from tests.registry.helpers import PASSWORD, create_org, create_user, in_app, services
 from tests.web.data import MONTH, TODAY, WEEK, Links, Tables, start_of, write_pulls
 
 API = "/api/publisher/analytics/v1"
-NOW = 1_800_000_000.0  # a TOTP step boundary
 
 
 @pytest.fixture
@@ -166,25 +163,6 @@ def test_sign_out_revokes_the_token_and_drops_the_cookie(web: TestClient) -> Non
     assert "max-age=0" in set_cookie(response).lower()
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
-    state = {"now": NOW}
-    monkeypatch.setattr(twofactor, "current_time", lambda: state["now"])
-
-    def move(to: float) -> None:
-        state["now"] = to
-
-    return move
-
-
-def enrol(client: TestClient, username: str) -> tuple[pyotp.TOTP, list[str]]:
-    session = user_session(client, username)
-    totp = pyotp.TOTP(client.post("/v2/user/2fa/totp", headers=session).json()["secret"])
-    response = client.post("/v2/user/2fa/totp/confirm", json={"code": totp.at(NOW - 30)}, headers=session)
-    assert response.status_code == 200, response.text
-    return totp, response.json()["recovery_codes"]
-
-
 def challenge_of(html: str) -> str:
     found = re.search(r'name="login_2fa_token" value="([^"]+)"', html)
     assert found, html
@@ -192,7 +170,7 @@ def challenge_of(html: str) -> str:
 
 
 def test_second_factor_completes_the_sign_in(web: TestClient, clock: Callable[[float], None]) -> None:
-    totp, recovery = enrol(web, "alice")
+    totp, recovery = enrol_totp(web, "alice")
     first = sign_in(web, "alice", next="/insights/acme")
     assert first.status_code == 200 and "set-cookie" not in first.headers
     assert 'name="code"' in first.text and 'name="password"' not in first.text

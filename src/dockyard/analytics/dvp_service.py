@@ -33,6 +33,15 @@ class Series:
     since: date
     until: date  # exclusive
 
+    def periods(self) -> list[Period]:
+        """Every period of the series, oldest first (with data or not)."""
+        found: list[Period] = []
+        current = Period.of(self.timespan, self.since)  # type: ignore[arg-type]
+        while current.start < self.until:
+            found.append(current)
+            current = Period(current.timespan, current.end)
+        return found
+
 
 def series(timespan: str, period: str, today: date) -> Series:
     """Periods starting within the last N calendar months, the current one included (it may be partial)."""
@@ -82,8 +91,8 @@ class DvpService:
         return account.is_org and await self.store.role(account.id, subject.account_id) is not None
 
     async def require(self, namespace: str) -> None:
-        if not await self.can_see(namespace):
-            raise NotFound(f"namespace '{namespace}' not found")
+        if not _SEGMENT.fullmatch(namespace) or not await self.can_see(namespace):
+            raise NotFound(f"namespace '{namespace[:255]}' not found")
 
     async def visible(self) -> list[str]:
         """Every namespace the caller may see analytics of (with data or not)."""

@@ -356,7 +356,7 @@ class PeriodicJob:
     def __init__(self, job: AnalyticsJob, interval: float, before: Any = None) -> None:
         self.job = job
         self.before = before
-        self._background = Background("the analytics job", self._round, interval) if interval > 0 else None
+        self._background = Background("the analytics job", self._round, interval)
 
     async def _round(self) -> None:
         report = await run_once(self.job, self.before)
@@ -364,10 +364,8 @@ class PeriodicJob:
             log.info("analytics: %s", line)
 
     def start(self) -> None:
-        if self._background is not None:
-            self._background.start()
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._background is not None:
-            self.job.stop_soon()
-            await self._background.stop()
+        self.job.stop_soon()
+        await self._background.stop()

@@ -6,7 +6,6 @@ No HTTP and no SQL here: the pages' routes parse the request and render these vi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,13 +16,11 @@ from dockyard.analytics.dvp_service import DvpService, series
 from dockyard.analytics.models import AnalyticsExport, AnalyticsSummary
 from dockyard.analytics.periods import Period
 from dockyard.analytics.schemas import DATAVIEWS, PERIOD_MONTHS, TIMESPANS, PeriodName, Timespan
-from dockyard.api.errors import BadRequest, NotFound
+from dockyard.api.errors import BadRequest
 from dockyard.config import Settings
 
 DEFAULT_TIMESPAN: Timespan = "months"
 DEFAULT_PERIOD: PeriodName = "last-3-months"
-# What a namespace may be called (the DVP API's path pattern); anything else cannot have data.
-NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -57,9 +54,13 @@ class PeriodRow:
 
     @property
     def long_label(self) -> str:
-        if self.period.timespan == "weeks":
-            return f"{self.period.label} ({_day(self.period.start)} to {_day(self.period.last_day)})"
-        return self.period.start.strftime("%B %Y")
+        return long_label(self.period)
+
+
+def long_label(period: Period) -> str:
+    if period.timespan == "weeks":
+        return f"{period.label} ({_day(period.start)} to {_day(period.last_day)})"
+    return period.start.strftime("%B %Y")
 
 
 def _day(day: date) -> str:
@@ -99,7 +100,7 @@ class ExportPeriod:
 
     @property
     def label(self) -> str:
-        return PeriodRow(self.period, Counts()).long_label
+        return long_label(self.period)
 
 
 @dataclass(frozen=True)
@@ -134,17 +135,6 @@ def parse_query(timespan: str | None, period: str | None) -> tuple[Timespan, Per
     return timespan, cast(PeriodName, period)
 
 
-def periods_of(timespan: Timespan, period: PeriodName, today: date) -> list[Period]:
-    """The periods of a pull series, oldest first: those the DVP Data API reports on."""
-    window = series(timespan, period, today)
-    found: list[Period] = []
-    current = Period.of(timespan, window.since)
-    while current.start < window.until:
-        found.append(current)
-        current = Period(timespan, current.end)
-    return found
-
-
 class InsightsService:
     def __init__(self, dvp: DvpService, settings: Settings) -> None:
         self.dvp = dvp
@@ -157,8 +147,6 @@ class InsightsService:
     async def namespace(
         self, namespace: str, timespan: Timespan, period: PeriodName, today: date, now: datetime | None = None
     ) -> NamespacePage:
-        if not NAMESPACE.fullmatch(namespace):
-            raise NotFound(f"namespace '{namespace[:255]}' not found")
         totals = await self.dvp.namespace_summaries(namespace, timespan, period, "namespace", today)
         by_repository = await self.dvp.namespace_summaries(namespace, timespan, period, "repository", today)
         files = await self.dvp.exports_in(namespace, timespan, period, today)
@@ -166,7 +154,7 @@ class InsightsService:
         found = {row.start: Counts.of(row) for row in totals}
         rows = [
             PeriodRow(item, found.get(item.start, Counts()), partial=item == current)
-            for item in periods_of(timespan, period, today)
+            for item in series(timespan, period, today).periods()
         ]
         now = now or datetime.now(UTC)
         return NamespacePage(
