@@ -13,7 +13,7 @@ from netaddr import IPSet
 from starlette.testclient import TestClient
 
 from dockyard.analytics.enrich import NOWHERE, Enricher, Place, host_slug, place_from_record, type_from_name
-from dockyard.analytics.event_writer import EventWriter, buffered
+from dockyard.analytics.event_writer import EventWriter, encoded
 from dockyard.analytics.periods import micros
 from dockyard.app import create_app
 from dockyard.config import Settings
@@ -158,7 +158,7 @@ def test_rows_carry_the_place_and_never_the_address(tmp_path: Path) -> None:
         account=None,
         time_us=micros(datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC)),
     )
-    (row,) = writer.table([buffered(event, "dockyard")]).to_pylist()
+    (row,) = writer.table(encoded(event, "dockyard")).to_pylist()
     assert (row["country"], row["host"], row["ip_type"], row["domain"]) == ("GB", None, "business", "acme.example")
     assert row["ts"] == datetime(2024, 3, 4, 5, 6, 7)
     assert "81.2.69.160" not in repr(row)

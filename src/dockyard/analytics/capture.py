@@ -1,6 +1,6 @@
 """Live capture: every manifest HEAD/GET the registry answers becomes one row of the shared event segments.
 
-The bus handler runs on the request path, so it only appends the event, marshalled, to a byte buffer. A
+The bus handler runs on the request path, so it only appends the event, as a line of text, to a byte buffer. A
 background task wakes every DOCKYARD_ANALYTICS_FLUSH_SECONDS (or as soon as DOCKYARD_ANALYTICS_FLUSH_EVENTS are
 waiting), swaps the buffer for a spare and hands its bytes to a worker thread, which passes them to the writer: in
 the server a child process (`writer_process`), which pseudonymises the address, looks up its place and parses the
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from dockyard.analytics.enrich import Enricher
-from dockyard.analytics.event_writer import Batch, SegmentWriter, encoded
+from dockyard.analytics.event_writer import SegmentWriter, encoded
 from dockyard.analytics.writer_process import WriterProcess
 from dockyard.background import Background
 from dockyard.config import Settings
@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 MAX_PENDING_FACTOR = 20
 # An encoded event is 150-400 bytes; a buffer larger than this per flush_events is not reused.
 KEPT_BYTES_PER_EVENT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """`count` encoded events, back to back."""
+
+    count: int
+    records: bytes | memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +169,7 @@ class Capture:
         return written
 
     def _write(self, batch: Batch) -> int:
-        paths = self.writer.write_batch(batch)
+        paths = self.writer.write_records(batch.records)
         self.written += batch.count
         self.segments += len(paths)
         return batch.count

@@ -43,7 +43,7 @@ def analytics() -> None:
 def import_events(ctx: click.Context, file: TextIO, file_format: str) -> None:
     """Load manifest events from FILE ('-' for standard input)."""
     from dockyard.analytics.enrich import Enricher
-    from dockyard.analytics.event_writer import EventWriter, buffered
+    from dockyard.analytics.event_writer import EventWriter
     from dockyard.analytics.ingest import IngestResult, read_file
 
     settings = _settings(ctx)
@@ -60,10 +60,10 @@ def import_events(ctx: click.Context, file: TextIO, file_format: str) -> None:
             lines += 1
             pending.merge(result)
             if len(pending.accepted) >= IMPORT_BATCH:
-                written_segments += writer.write([buffered(event, "import") for event in pending.accepted])
+                written_segments += writer.write(pending.accepted, "import")
                 total.merge(pending)
                 pending = IngestResult()
-        written_segments += writer.write([buffered(event, "import") for event in pending.accepted])
+        written_segments += writer.write(pending.accepted, "import")
         total.merge(pending)
     finally:
         enricher.close()

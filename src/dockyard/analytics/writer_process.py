@@ -1,15 +1,15 @@
 """The capture writer in a process of its own, so that turning events into segments never holds the server's GIL.
 
-Decoding, pseudonymising, enriching, parsing user agents and building the Arrow table are Python work on every
-event: 2-4 µs each. In a thread of the server they would hold the GIL the event loop serving pulls needs. Here the
-server only hands over the batch capture holds, already marshalled, and the child, `python -m
+Pseudonymising, placing and parsing each distinct address and user agent of a batch is Python work; in a thread of
+the server it would hold the GIL the event loop serving pulls needs (a batch of a busy minute has thousands of
+distinct addresses). Here the server only hands over the bytes capture buffered, and the child, `python -m
 dockyard.analytics.writer_process`, does the rest on another core.
 
-The protocol is frames on the child's stdin and stdout (an 8-byte length, then a marshalled value): first the
-settings, then a batch per frame, each answered by ("ok", [segment paths]) or ("error", message); an empty frame,
-or the end of stdin (the server is gone), stops the child. The child is started on the first batch and restarted on
-the next one if it dies; a batch it did not confirm raises, and the caller keeps it pending. Raw addresses cross the
-pipe in memory only; what the child writes is the pseudonym.
+The protocol is frames on the child's stdin and stdout (an 8-byte length, then the payload): first the settings
+(marshalled), then a batch of buffered lines per frame, each answered by a marshalled ("ok", [segment paths]) or
+("error", message); an empty frame, or the end of stdin (the server is gone), stops the child. The child is started
+on the first batch and restarted on the next one if it dies; a batch it did not confirm raises, and the caller
+keeps it pending. Raw addresses cross the pipe in memory only; what the child writes is the pseudonym.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.analytics.enrich import Enricher
-from dockyard.analytics.event_writer import Batch, EventWriter
+from dockyard.analytics.event_writer import EventWriter
 
 # How long a closing child may take to answer its last batch and exit before it is killed.
 EXIT_SECONDS = 10.0
@@ -42,16 +42,20 @@ def send(stream: IO[bytes], value: Any) -> None:
     send_frame(stream, marshal.dumps(value) if value is not None else b"")
 
 
-def send_frame(stream: IO[bytes], *parts: bytes | memoryview) -> None:
-    """One frame of the concatenated `parts` (already marshalled), written without joining them."""
-    stream.write(sum(len(part) for part in parts).to_bytes(_LENGTH, "big"))
-    for part in parts:
-        stream.write(part)
+def send_frame(stream: IO[bytes], payload: bytes | memoryview) -> None:
+    stream.write(len(payload).to_bytes(_LENGTH, "big"))
+    stream.write(payload)
     stream.flush()
 
 
 def receive(stream: IO[bytes]) -> Any:
     """The next value; None for the stop frame. EOFError when the other side is gone."""
+    payload = receive_frame(stream)
+    return marshal.loads(payload) if payload else None
+
+
+def receive_frame(stream: IO[bytes]) -> bytes:
+    """The next frame's payload; empty for the stop frame. EOFError when the other side is gone."""
     header = stream.read(_LENGTH)
     if len(header) < _LENGTH:
         raise EOFError("the pipe closed")
@@ -59,11 +63,11 @@ def receive(stream: IO[bytes]) -> Any:
     payload = stream.read(size)
     if len(payload) < size:
         raise EOFError("the pipe closed mid-frame")
-    return marshal.loads(payload) if size else None
+    return payload
 
 
 class WriterProcess:
-    """EventWriter's `write_batch`/`close`, run in a child process. Used from one thread at a time (Capture's flush)."""
+    """EventWriter's `write_records`/`close`, in a child process. Used from one thread at a time (Capture's flush)."""
 
     def __init__(self, data_dir: Path, secret: bytes, mmdb: str = "", *, fsync: bool = False) -> None:
         self._settings = (str(data_dir), secret, mmdb, fsync)
@@ -73,13 +77,13 @@ class WriterProcess:
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None else None
 
-    def write_batch(self, batch: Batch) -> list[Path]:
-        if not batch.count:
+    def write_records(self, records: bytes | memoryview) -> list[Path]:
+        if not records:
             return []
         child = self._running()
         assert child.stdin is not None and child.stdout is not None
         try:
-            send_frame(child.stdin, batch.header(), batch.records)
+            send_frame(child.stdin, records)
             status, result = receive(child.stdout)
         except (EOFError, OSError) as error:
             self._stop()
@@ -131,9 +135,9 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     data_dir, secret, mmdb, fsync = receive(requests)
     writer = EventWriter(Path(data_dir), secret, Enricher.from_setting(mmdb), fsync=fsync)
     try:
-        while (batch := receive(requests)) is not None:
+        while records := receive_frame(requests):
             try:
-                paths = writer.write(batch)
+                paths = writer.write_records(records)
             except Exception as error:  # reported to the server, which logs it and keeps the batch
                 send(answers, ("error", f"{type(error).__name__}: {error}"))
             else:
