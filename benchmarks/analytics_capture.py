@@ -1,21 +1,27 @@
 """What live analytics capture costs the registry's manifest HEAD path: the same server with capture on and off.
 
-    .venv/bin/python benchmarks/analytics_capture.py [--duration 10] [--connections 2,32] [--rounds 3]
-        [--flush-seconds 10] [--wait-idle 20]
+    .venv/bin/python benchmarks/analytics_capture.py [--duration 3] [--connections 2,32] [--rounds 15]
+        [--flush-seconds 10] [--wait-idle 20] [--same] [--instructions 3000]
 
 Starts two `dockyard serve` processes on 127.0.0.1, one with DOCKYARD_ANALYTICS_CAPTURE=true and one with false
-(everything else equal: SQLite, token auth, no fsync, warning logs), pushes the same small OCI image to both, and
-runs `hey -m HEAD` with a bearer token against `/v2/admin/bench/manifests/v1`, alternating the two servers round by
-round so drifting load on the machine hits both alike. Prints each round, the medians, the overhead in % (target
-<= 5 %), and the server CPU time per request (steadier than throughput on a shared machine). Afterwards it stops
-the capturing server and checks that every request it answered is one stored event. Every process it starts is
-stopped by its PID, even on errors.
+(everything else equal: SQLite, token auth, no fsync, warning logs, the same PYTHONHASHSEED), pushes the same small
+OCI image to both, and runs `hey -m HEAD` with a bearer token against `/v2/admin/bench/manifests/v1`, alternating
+the two servers in many short rounds so that drifting speed of the machine hits both alike. Prints each round and,
+per concurrency, the overhead in % (target <= 5 %) of the median throughputs and the median (with the quartiles)
+of the round pairs' overheads, and the server CPU time per request. Afterwards it stops the capturing server and
+checks that every request it answered is one stored event. Every process it starts is stopped by its PID, even on
+errors.
 
-On a machine shared with other work, throughput and even CPU time per request swing by tens of per cent from one
-run to the next, more than the effect measured. So the script ends with a steadier figure: capture's own CPU per
-event, measured directly (the bus handler's append, then the flush: pseudonyms, enrichment, user agents, Arrow
-table, Parquet segment) for batches of 1,000 to 50,000 events (a 10 s flush period at 1,000 req/s is 10,000), as a
-share of the capture-off server's CPU per HEAD.
+This 2-core VM's speed swings by 10-30 % within seconds (one configuration against itself: pairs differ by a
+standard deviation of ~12 %), more than the effect measured. Three steadier figures help:
+- `--same` runs the comparison with capture off on both servers: the noise floor of the throughput figures.
+- `--instructions N` runs both servers under valgrind's callgrind and counts the instructions the server process
+  executes for N HEADs (after a warm-up), capture on and off: exact and repeatable, whatever else the machine
+  does; the writer process's instructions per event are counted the same way (a batch of 50,000 events written
+  once and three times, the difference halved).
+- At the end, capture's own CPU per event, timed directly (the bus handler's append, then the flush: the hand-off
+  in the server, the writer's pseudonyms, enrichment, user agents, Arrow table, Parquet segment) for batches of
+  1,000 to 50,000 events (a 10 s flush period at 5,000 req/s is 50,000), as a share of the server's CPU per HEAD.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from registry import (
     ACCEPT,
@@ -73,7 +81,15 @@ class Mode:
     requests: int = 0
 
 
-def start(procs: Processes, tmp: Path, name: str, capture: bool, flush_seconds: float, flush_events: int) -> Mode:
+def start(
+    procs: Processes,
+    tmp: Path,
+    name: str,
+    capture: bool,
+    flush_seconds: float,
+    flush_events: int,
+    wrapper: Sequence[str] = (),
+) -> Mode:
     port = free_port()
     data_dir = tmp / name
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -91,11 +107,13 @@ def start(procs: Processes, tmp: Path, name: str, capture: bool, flush_seconds: 
         DOCKYARD_ANALYTICS_CAPTURE="true" if capture else "false",
         DOCKYARD_ANALYTICS_FLUSH_SECONDS=str(flush_seconds),
         DOCKYARD_ANALYTICS_FLUSH_EVENTS=str(flush_events),
+        # Dict and set layouts follow the hash seed: the same one, so the two servers differ only in capture.
+        PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"),
     )
     log = tmp / f"{name}.log"
-    cmd = [str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*wrapper, str(BIN / "python"), str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = Server(name, port, procs.start(cmd, log=log, env=env), log)
-    wait_ready(server)
+    wait_ready(server, timeout=600 if wrapper else 60)
     return Mode(name, capture, server, data_dir)
 
 
@@ -179,19 +197,12 @@ def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: fl
     )
 
 
-def component(batch: int, repeats: int) -> tuple[float, float, float]:
-    """Capture's own CPU per event, measured directly, for batches of `batch` events with realistic variety (a few
-    hundred addresses, agents and repositories), best of `repeats` (the least disturbed by other processes): the bus
-    handler's append, the flush's cost in the server process (pickling the batch for the writer process, waiting for
-    its answer), and the writer's own work (done in the child; measured here in process)."""
-    from dockyard.analytics.capture import Capture
-    from dockyard.analytics.enrich import Enricher
-    from dockyard.analytics.event_writer import EventWriter, SegmentWriter
-    from dockyard.analytics.writer_process import WriterProcess
+def realistic_events(count: int) -> list[Any]:
+    """Manifest requests with realistic variety: a few hundred addresses, four agents, 40 repositories."""
     from dockyard.registry.events import ManifestRequested
 
     agents = ["docker/27.3.1 go/go1.22.7 os/linux arch/amd64", "containerd/v1.7.22", "Watchtower/v1.7.1", "hey/0.0.1"]
-    events = [
+    return [
         ManifestRequested(
             repository=f"acme/app{n % 40}",
             reference="v1" if n % 3 else "sha256:" + hashlib.sha256(str(n % 97).encode()).hexdigest(),
@@ -203,8 +214,21 @@ def component(batch: int, repeats: int) -> tuple[float, float, float]:
             account=None,
             time_us=time.time_ns() // 1000,
         )
-        for n in range(batch)
+        for n in range(count)
     ]
+
+
+def component(batch: int, repeats: int) -> tuple[float, float, float]:
+    """Capture's own CPU per event, measured directly, for batches of `batch` realistic events, best of `repeats`
+    (the least disturbed by other processes): the bus handler's append, the flush's cost in the server process
+    (handing the batch to the writer process, waiting for its answer), and the writer's own work (done in the
+    child; measured here in process)."""
+    from dockyard.analytics.capture import Capture
+    from dockyard.analytics.enrich import Enricher
+    from dockyard.analytics.event_writer import EventWriter, SegmentWriter
+    from dockyard.analytics.writer_process import WriterProcess
+
+    events = realistic_events(batch)
 
     def best(writer: SegmentWriter) -> tuple[float, float]:
         capture = Capture(writer, flush_events=batch * 10)
@@ -233,13 +257,15 @@ def overhead(on: float, off: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per hey run")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per hey run")
     parser.add_argument("--connections", default="2,32", help="comma-separated concurrency levels")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency level")
+    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per concurrency level")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="DOCKYARD_ANALYTICS_FLUSH_SECONDS")
     parser.add_argument("--flush-events", type=int, default=50_000, help="DOCKYARD_ANALYTICS_FLUSH_EVENTS")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the component measurement (best kept)")
-    parser.add_argument("--skip-servers", action="store_true", help="only the component measurement")
+    parser.add_argument("--skip-servers", action="store_true", help="no throughput comparison")
+    parser.add_argument("--same", action="store_true", help="capture off on both servers (the noise floor)")
+    parser.add_argument("--instructions", type=int, default=0, help="count instructions for N HEADs (callgrind)")
     parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for other load to stop")
     args = parser.parse_args(argv)
     levels = [int(part) for part in args.connections.split(",") if part.strip()]
@@ -249,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         server_cpu = 0.0
         if not args.skip_servers:
             status, server_cpu = servers(args, levels, tmp)
+        if args.instructions:
+            status = max(status, instructions(args, tmp / "callgrind"))
         for batch in (1_000, 10_000, 50_000):
             record, handoff, work = component(batch, args.repeats)
             line = (
@@ -261,12 +289,23 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+@dataclass
+class Level:
+    conns: int
+    rps_off: float
+    rps_on: float
+    cpu_off: float
+    cpu_on: float
+    pairs: list[float]
+
+
 def servers(args: argparse.Namespace, levels: list[int], tmp: Path) -> tuple[int, float]:
     """The hey runs against two servers; returns the exit status and the capture-off server's CPU µs per HEAD."""
     procs = Processes()
     try:
         modes = [start(procs, tmp, "capture-off", False, args.flush_seconds, args.flush_events)]
-        modes.append(start(procs, tmp, "capture-on", True, args.flush_seconds, args.flush_events))
+        second = ("capture-off-2", False) if args.same else ("capture-on", True)
+        modes.append(start(procs, tmp, *second, args.flush_seconds, args.flush_events))
         for mode in modes:
             push_image(mode.server)
             mode.token = token(mode.server, f"repository:{REPO}:pull")
@@ -281,15 +320,20 @@ def servers(args: argparse.Namespace, levels: list[int], tmp: Path) -> tuple[int
                 for mode in order:
                     measure(mode, conns, args.duration, pids, args.wait_idle)
             off, on = modes
-            # Each round's pair ran back to back, so its ratio is the least disturbed by drifting machine speed.
-            paired = statistics.median(overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True))
-            rps_off, rps_on = statistics.median(off.rps), statistics.median(on.rps)
-            cpu_off = statistics.median(off.cpu_us_per_request)
-            cpu_on = statistics.median(on.cpu_us_per_request)
-            summary.append((conns, rps_off, rps_on, cpu_off, cpu_on, paired))
-        capturing = modes[1]
+            summary.append(
+                Level(
+                    conns,
+                    statistics.median(off.rps),
+                    statistics.median(on.rps),
+                    statistics.median(off.cpu_us_per_request),
+                    statistics.median(on.cpu_us_per_request),
+                    # Each round's pair ran back to back, so its ratio is the least disturbed by drifting speed.
+                    [overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True)],
+                )
+            )
+        second_mode = modes[1]
         procs.stop_all()  # SIGTERM: the capturing server flushes its buffer on the way out
-        stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(capturing.data_dir).values())
+        stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(second_mode.data_dir).values())
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for log in tmp.glob("*.log"):
@@ -300,22 +344,128 @@ def servers(args: argparse.Namespace, levels: list[int], tmp: Path) -> tuple[int
 
     print()
     print(
-        "| connections | capture off (req/s) | capture on (req/s) | overhead of the medians | median overhead of "
-        "the round pairs | server CPU off / on (µs/req) |"
+        f"| connections | {modes[0].name} (req/s) | {modes[1].name} (req/s) | overhead of the medians | round pairs: "
+        "median overhead (quartiles) | server CPU (µs/req) |"
     )
     print("|---|---|---|---|---|---|")
-    for conns, rps_off, rps_on, cpu_off, cpu_on, paired in summary:
+    for level in summary:
+        low, middle, high = quartiles(level.pairs)
+        of_medians = overhead(level.rps_on, level.rps_off)
         print(
-            f"| {conns} | {rps_off:.0f} | {rps_on:.0f} | {overhead(rps_on, rps_off):+.1f} % | {paired:+.1f} % | "
-            f"{cpu_off:.0f} / {cpu_on:.0f} ({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %) |"
+            f"| {level.conns} | {level.rps_off:.0f} | {level.rps_on:.0f} | {of_medians:+.1f} %"
+            f" | {middle:+.1f} % ({low:+.1f} … {high:+.1f}) | {level.cpu_off:.0f} / {level.cpu_on:.0f}"
+            f" ({(level.cpu_on - level.cpu_off) / level.cpu_off * 100:+.1f} %) |"
         )
-    print(f"\ncapture-on answered {capturing.requests} manifest HEADs and stored {stored} events", end="")
-    cpu_off_all = statistics.median(row[3] for row in summary)
-    if stored == capturing.requests:
+    cpu_off_all = statistics.median(level.cpu_off for level in summary)
+    if args.same:
+        return 0, cpu_off_all
+    print(f"\ncapture-on answered {second_mode.requests} manifest HEADs and stored {stored} events", end="")
+    if stored == second_mode.requests:
         print(": every request is one event")
         return 0, cpu_off_all
     print(": MISMATCH")
     return 1, cpu_off_all
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, middle, high = statistics.quantiles(values, n=4)
+    return low, middle, high
+
+
+# --- instructions, counted by callgrind ----------------------------------------------------------------------
+def callgrind(out: Path) -> list[str]:
+    """Run under callgrind with instrumentation off until `callgrind_control -i on`; the counts go to `out`."""
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+
+
+def counted_instructions(out: Path) -> int:
+    """The instructions of every dump of one callgrind run (`callgrind_control -d` writes `out.1`, `out.2`...)."""
+    total = 0
+    for dump in out.parent.glob(f"{out.name}*"):
+        for line in dump.read_text(errors="replace").splitlines():
+            if line.startswith("totals:"):
+                total += int(line.split()[1])
+    return total
+
+
+def instructions(args: argparse.Namespace, tmp: Path) -> int:
+    """Instructions the server process executes per manifest HEAD, capture off and on, for `args.instructions`
+    HEADs after a warm-up, and the writer process's per event. The capturing server writes nothing during the
+    count (a flush period of an hour): the flush's share in the server is the timed hand-off printed below."""
+    if subprocess.run(["valgrind", "--version"], capture_output=True, check=False).returncode != 0:
+        print("error: valgrind not found: apt-get install -y valgrind", file=sys.stderr)
+        return 1
+    tmp.mkdir(parents=True, exist_ok=True)
+    procs = Processes()
+    counts: dict[str, float] = {}
+    try:
+        for name, capture in (("capture-off", False), ("capture-on", True)):
+            out = tmp / f"{name}.callgrind"
+            mode = start(procs, tmp, name, capture, 3600, 10**9, wrapper=callgrind(out))
+            push_image(mode.server)
+            mode.token = token(mode.server, f"repository:{REPO}:pull")
+            heads(mode, 300)
+            pid = str(mode.server.proc.pid)
+            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=True)
+            heads(mode, args.instructions)
+            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
+            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+            counts[name] = counted_instructions(out) / args.instructions
+            print(f"{name}: {counts[name]:,.0f} instructions per HEAD in the server process", flush=True)
+    except (BenchError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        procs.stop_all()
+    writer = writer_instructions(tmp)
+    off, on = counts["capture-off"], counts["capture-on"]
+    print(
+        f"capture adds {on - off:,.0f} instructions per HEAD in the server ({(on - off) / off * 100:+.1f} %) and "
+        f"{writer:,.0f} per event in the writer process ({writer / off * 100:.1f} % of a HEAD); together "
+        f"{(on - off + writer) / off * 100:+.1f} %"
+    )
+    return 0
+
+
+def heads(mode: Mode, count: int) -> None:
+    url = f"{mode.server.base}/v2/{REPO}/manifests/{TAG}"
+    headers = [f"Accept: {ACCEPT}", f"Authorization: Bearer {mode.token}"]
+    cmd = hey_command(url, method="HEAD", headers=headers, conns=2, duration=None)
+    cmd[cmd.index("-n") + 1] = str(count)
+    result = parse_hey(subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False).stdout)
+    if result.statuses != {200: count}:
+        raise BenchError(f"{mode.name}: unexpected answers {result.statuses} {result.errors[:3]}")
+
+
+WRITER_SCRIPT = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from analytics_capture import realistic_events
+from dockyard.analytics.enrich import Enricher
+from dockyard.analytics.event_writer import EventWriter, encoded
+records = b"".join(encoded(event, "dockyard") for event in realistic_events(50_000))
+writer = EventWriter(Path(sys.argv[1]), b"k" * 32, Enricher())
+for _ in range(int(sys.argv[2])):
+    writer.write_records(records)
+"""
+
+
+def writer_instructions(tmp: Path) -> float:
+    """The writer's instructions per event: a 50,000-event batch written three times and once, the difference
+    halved, so that start-up and the batch's making cancel out."""
+    totals = []
+    for times in (1, 3):
+        out = tmp / f"writer-{times}.callgrind"
+        cmd = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(BIN / "python"), "-c", WRITER_SCRIPT,
+            str(tmp / f"writer-{times}"), str(times), str(ROOT / "benchmarks"),
+        ]  # fmt: skip
+        subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT, timeout=3600)
+        totals.append(counted_instructions(out))
+    return (totals[1] - totals[0]) / 2 / 50_000
 
 
 if __name__ == "__main__":
