@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Dockyard needs on a fresh Debian machine: the Python environment always, and with --test the
 # real clients and servers the test suite drives (skopeo, podman, buildah, oras, python-dxf, PostgreSQL, CNCF
-# distribution, which notifies Dockyard in the analytics ingest tests, and Chromium, which Playwright drives
-# through the Insights pages: Debian's build, since Playwright's own browser download cannot be reached).
+# distribution, which notifies Dockyard in the analytics ingest tests, Chromium, which Playwright drives through
+# the Insights pages: Debian's build, since Playwright's own browser download cannot be reached, and a Java runtime
+# for the local Spark of the analytics tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,9 @@ apt_install() {
 
 if [ "$want_test" = 1 ]; then
   apt_install skopeo podman buildah postgresql ca-certificates docker-registry chromium
+  # tests/analytics/test_spark.py runs the analytics SQL on a local Spark (pyspark, from the dev extras), which
+  # needs a Java runtime; Spark 4 wants Java 17 or newer, which Debian 12's default-jre-headless is.
+  command -v java >/dev/null 2>&1 || apt_install default-jre-headless
 fi
 
 PYTHON=${PYTHON:-python3}

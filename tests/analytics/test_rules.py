@@ -22,7 +22,6 @@ from dockyard.analytics.classify import (
     classify_sql,
     connect,
     encode_sql,
-    load_sql,
     to_arrow,
 )
 from tests.analytics.events import T0, Req, classify, classify_days, digest, write
@@ -384,20 +383,3 @@ def test_the_portable_encoding_classifies_alike(tmp_path: Path) -> None:
     by_rid = sorted(zip(portable.column("rid").to_pylist(), portable.column("action").to_pylist(), strict=True))
     picked = [(r["ts"], r["action"]) for r in embedded.actions.to_pylist()]
     assert [(table.column("ts")[rid].as_py(), action) for rid, action in by_rid] == picked
-
-
-def test_the_sql_transpiles_to_spark() -> None:
-    sqlglot = pytest.importorskip("sqlglot")
-    for name in ("encode", "classify"):
-        text = load_sql(name).format(
-            events="events",
-            carry="carry",
-            window=60_000_000,
-            day_start=0,
-            day_end=86_400_000_000,
-            context_start=0,
-            context_end=86_400_000_000,
-        )
-        (spark,) = sqlglot.transpile(text, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
-        # Window frames stay inline (Spark refuses a named window refined with a frame).
-        assert "OVER (w " not in spark and "OVER (f " not in spark

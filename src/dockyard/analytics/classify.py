@@ -29,8 +29,9 @@ flat whatever the history length; the only state that crosses midnight beyond th
 day's last free GET by digest of a key started an action (the "carry"), which keeps a run of surplus GETs
 across midnight paired exactly as in one piece. Classifying a day again gives the same actions.
 
-The rules are specified as SQL (sql/classify.sql, DuckDB dialect, portable to Spark through sqlglot), which is
-what a distributed engine runs. The embedded engine runs the same rules vectorised in numpy (`apply_rules`): one
+The rules are specified as SQL (sql/classify.sql, DuckDB dialect), which is what a distributed engine runs:
+spark.py transpiles it to Spark SQL with sqlglot, and a test runs it on a local Spark and finds the same actions.
+The embedded engine runs the same rules vectorised in numpy (`apply_rules`): one
 sort by (key, time, position) and every window function of the SQL as a comparison with the neighbouring row,
 several times faster than the SQL's window passes on DuckDB; tests check that both give the same actions and
 carry, row for row (`Classifier(engine="sql")` runs the SQL). Either way this module feeds the rules narrow

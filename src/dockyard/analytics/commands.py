@@ -7,9 +7,10 @@ Importing the same file twice records its events twice.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import click
 
@@ -98,3 +99,37 @@ def event_counts(ctx: click.Context) -> None:
         detail = ", ".join(f"{source} {count}" for source, count in sorted(by_source.items()))
         click.echo(f"{day.isoformat()}  {total:>10}  ({detail})")
     click.echo(f"{len(counts)} days, {grand} events")
+
+
+@analytics.command("spark-sql")
+@click.argument("query", type=click.Choice(["encode", "classify", "summaries"]))
+@click.option(
+    "--window",
+    "window_seconds",
+    type=click.IntRange(0, 3600),  # classify.MAX_WINDOW_SECONDS, which would load DuckDB for every command
+    help="classify: seconds within which follow-ups count (default: DOCKYARD_ANALYTICS_WINDOW_SECONDS).",
+)
+@click.option("--period", help="summaries: the ISO week (2024-W10) or month (2024-03) to summarise.")
+@click.pass_context
+def spark_sql_command(ctx: click.Context, query: str, window_seconds: int | None, period: str | None) -> None:
+    """Print QUERY in Spark SQL, to run on a Spark cluster over the whole history at once.
+
+    encode reads the view `events`: the segments' rows with a row id `rid` that follows their order (day, segment
+    name, row). classify reads `narrow` (encode's result) and returns each action's `rid` and name. summaries
+    reads `actions`: the actions' columns, picked from `events` by `rid`. dockyard.analytics.spark runs all three
+    from Python."""
+    from dockyard.analytics.periods import Period
+    from dockyard.analytics.spark import Query, spark_sql
+
+    chosen: Period | None = None
+    if query == "summaries":
+        found = re.fullmatch(r"(\d{4})-(W?)(\d{1,2})", period or "")
+        try:
+            if found is None:
+                raise ValueError(period)
+            chosen = Period.numbered("weeks" if found[2] else "months", int(found[1]), int(found[3]))
+        except ValueError:
+            raise click.BadParameter("a week as 2024-W10 or a month as 2024-03", param_hint="--period") from None
+    if window_seconds is None:
+        window_seconds = _settings(ctx).analytics_window_seconds
+    click.echo(spark_sql(cast(Query, query), window_seconds, chosen))

@@ -17,9 +17,10 @@
 -- row per key whose last request before {day_end} is a free GET by digest at most {window} microseconds
 -- before it: k and start (rid, action NULL), the next day's {carry}.
 --
--- Written for DuckDB and kept portable (sqlglot transpiles it to Spark SQL): window frames inline, no
--- engine-only functions. This is the specification: the embedded engine runs the same rules vectorised in numpy
--- (apply_rules in classify.py), and tests hold the two equal row for row, so a change here goes there too.
+-- Written for DuckDB and kept portable (analytics/spark.py transpiles it with sqlglot, and tests run it on
+-- Spark): window frames inline, no engine-only functions. This is the specification: the embedded engine runs
+-- the same rules vectorised in numpy (apply_rules in classify.py), and tests hold the two equal row for row, so
+-- a change here goes there too.
 WITH ordered AS (
     SELECT
         k, t, x, rid,

@@ -2,8 +2,8 @@
 -- `rid`): only status-200 requests count, and only those of [{context_start}, {context_end}) (microseconds).
 -- The embedded engine builds the same relation from the Parquet dictionaries (classify.py) without decoding a
 -- string per row, and with exact digest numbers; this form is what a distributed engine runs. It numbers digests
--- by a 40-bit hash (a collision within one key's window is about 2^-40 likely): on Spark, write xxhash64 for
--- hash (Spark's hash is 32 bits wide, and would merge keys).
+-- by a 40-bit hash (a collision within one key's window is about 2^-40 likely). On Spark, analytics/spark.py
+-- writes xxhash64 without its sign bit for hash (Spark's hash is 32 bits wide, and would merge keys).
 WITH narrowed AS (
     SELECT
         hash(client, user_agent, namespace, repository) AS k,

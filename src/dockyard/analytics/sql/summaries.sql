@@ -3,7 +3,7 @@
 -- to namespaces; `unique_ip_address` does not: it is the exact number of distinct client pseudonyms among the
 -- level's own actions, counted from the actions (never added up from smaller periods or levels).
 -- `last_pulled` is the time of the period's last pull (by tag or by digest).
--- Written for DuckDB and kept portable to Spark through sqlglot (there, write xxhash64 for hash). This is the
+-- Written for DuckDB; analytics/spark.py transpiles it to Spark SQL (xxhash64 for hash). This is the
 -- specification: the embedded engine computes the same rows in numpy (summaries.py), and tests hold the two
 -- equal, so a change here goes there too.
 WITH acts AS (
