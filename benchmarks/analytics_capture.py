@@ -1,13 +1,14 @@
 """What live analytics capture costs the registry's manifest HEAD path: the same server with capture on and off.
 
-    .venv/bin/python benchmarks/analytics_capture.py [--duration 3] [--connections 2,32] [--rounds 15]
-        [--flush-seconds 10] [--wait-idle 20] [--same] [--instructions 3000]
+    .venv/bin/python benchmarks/analytics_capture.py [--duration 3] [--connections 2,32] [--rounds 8]
+        [--sessions 2] [--flush-seconds 10] [--wait-idle 20] [--same] [--instructions 3000]
 
 Starts two `dockyard serve` processes on 127.0.0.1, one with DOCKYARD_ANALYTICS_CAPTURE=true and one with false
 (everything else equal: SQLite, token auth, no fsync, warning logs, the same PYTHONHASHSEED), pushes the same small
 OCI image to both, and runs `hey -m HEAD` with a bearer token against `/v2/admin/bench/manifests/v1`, alternating
-the two servers in many short rounds so that drifting speed of the machine hits both alike. Prints each round and,
-per concurrency, the overhead in % (target <= 5 %) of the median throughputs and the median (with the quartiles)
+the two servers in many short rounds so that drifting speed of the machine hits both alike; each session starts a
+fresh pair, the first in one order and the second in the other. Prints each round and, pooled over the sessions,
+per concurrency the overhead in % (target <= 5 %) of the median throughputs and the median (with the quartiles)
 of the round pairs' overheads, and the server CPU time per request. Afterwards it stops the capturing server and
 checks that every request it answered is one stored event. Every process it starts is stopped by its PID, even on
 errors.
@@ -259,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per hey run")
     parser.add_argument("--connections", default="2,32", help="comma-separated concurrency levels")
-    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per concurrency level")
+    parser.add_argument("--rounds", type=int, default=8, help="alternating rounds per level and session")
+    parser.add_argument("--sessions", type=int, default=2, help="fresh server pairs, started in swapped order")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="DOCKYARD_ANALYTICS_FLUSH_SECONDS")
     parser.add_argument("--flush-events", type=int, default=50_000, help="DOCKYARD_ANALYTICS_FLUSH_EVENTS")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the component measurement (best kept)")
@@ -290,81 +292,88 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @dataclass
-class Level:
-    conns: int
-    rps_off: float
-    rps_on: float
-    cpu_off: float
-    cpu_on: float
-    pairs: list[float]
+class Pooled:
+    """One concurrency level's samples, from every session: per server kind, and each round pair's overhead."""
+
+    rps: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    pairs: list[float] = field(default_factory=list)
 
 
 def servers(args: argparse.Namespace, levels: list[int], tmp: Path) -> tuple[int, float]:
-    """The hey runs against two servers; returns the exit status and the capture-off server's CPU µs per HEAD."""
+    """The hey runs against pairs of servers; returns the exit status and the first kind's CPU µs per HEAD."""
+    kinds = [("capture-off", False), ("capture-off-2", False) if args.same else ("capture-on", True)]
+    pooled = {conns: Pooled() for conns in levels}
+    print(
+        f"manifest HEAD by tag, hey -z {args.duration:g}s, {args.sessions} sessions of {args.rounds} alternating "
+        "rounds",
+        flush=True,
+    )
+    for session in range(args.sessions):
+        # The start order alternates between sessions: the server started second measured slower even when both
+        # did the same work (a capture handler that returned at once: +4 %), and only a swap cancels such a bias.
+        order = kinds if session % 2 == 0 else kinds[::-1]
+        if not run_session(args, levels, tmp / f"session-{session}", order, pooled):
+            return 1, 0.0
+
+    (first, _), (second, _) = kinds
+    print()
+    print(
+        f"| connections | {first} (req/s) | {second} (req/s) | overhead of the medians | round pairs: median "
+        "overhead (quartiles) | server CPU (µs/req) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for conns, samples in pooled.items():
+        rps_off, rps_on = (statistics.median(samples.rps[name]) for name in (first, second))
+        cpu_off, cpu_on = (statistics.median(samples.cpu[name]) for name in (first, second))
+        low, middle, high = quartiles(samples.pairs)
+        print(
+            f"| {conns} | {rps_off:.0f} | {rps_on:.0f} | {overhead(rps_on, rps_off):+.1f} % | {middle:+.1f} % "
+            f"({low:+.1f} … {high:+.1f}) | {cpu_off:.0f} / {cpu_on:.0f} ({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %) |"
+        )
+    return 0, statistics.median(statistics.median(samples.cpu[first]) for samples in pooled.values())
+
+
+def run_session(
+    args: argparse.Namespace, levels: list[int], tmp: Path, order: list[tuple[str, bool]], pooled: dict[int, Pooled]
+) -> bool:
+    """One pair of fresh servers, started in `order`, through every level's rounds; False on an error."""
+    tmp.mkdir(parents=True)
     procs = Processes()
     try:
-        modes = [start(procs, tmp, "capture-off", False, args.flush_seconds, args.flush_events)]
-        second = ("capture-off-2", False) if args.same else ("capture-on", True)
-        modes.append(start(procs, tmp, *second, args.flush_seconds, args.flush_events))
-        for mode in modes:
+        modes = {
+            name: start(procs, tmp, name, capture, args.flush_seconds, args.flush_events) for name, capture in order
+        }
+        for mode in modes.values():
             push_image(mode.server)
             mode.token = token(mode.server, f"repository:{REPO}:pull")
-        pids = [mode.server.proc.pid for mode in modes]
-        print(f"manifest HEAD by tag, hey -z {args.duration:g}s, {args.rounds} alternating rounds", flush=True)
-        summary = []
+        pids = [mode.server.proc.pid for mode in modes.values()]
+        off, on = (modes[name] for name in sorted(modes, key=lambda name: name != "capture-off"))
         for conns in levels:
-            for mode in modes:
-                mode.rps, mode.cpu_us_per_request = [], []
+            off.rps, off.cpu_us_per_request, on.rps, on.cpu_us_per_request = [], [], [], []
             for round_number in range(args.rounds):
-                order = modes if round_number % 2 == 0 else modes[::-1]
-                for mode in order:
+                for mode in (off, on) if round_number % 2 == 0 else (on, off):
                     measure(mode, conns, args.duration, pids, args.wait_idle)
-            off, on = modes
-            summary.append(
-                Level(
-                    conns,
-                    statistics.median(off.rps),
-                    statistics.median(on.rps),
-                    statistics.median(off.cpu_us_per_request),
-                    statistics.median(on.cpu_us_per_request),
-                    # Each round's pair ran back to back, so its ratio is the least disturbed by drifting speed.
-                    [overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True)],
-                )
-            )
-        second_mode = modes[1]
+            samples = pooled[conns]
+            for mode in (off, on):
+                samples.rps.setdefault(mode.name, []).extend(mode.rps)
+                samples.cpu.setdefault(mode.name, []).extend(mode.cpu_us_per_request)
+            # Each round's pair ran back to back, so its ratio is the least disturbed by drifting speed.
+            samples.pairs.extend(overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True))
         procs.stop_all()  # SIGTERM: the capturing server flushes its buffer on the way out
-        stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(second_mode.data_dir).values())
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for log in tmp.glob("*.log"):
             print(f"--- {log.name}\n{tail(log)}", file=sys.stderr)
-        return 1, 0.0
+        return False
     finally:
         procs.stop_all()
-
-    print()
-    print(
-        f"| connections | {modes[0].name} (req/s) | {modes[1].name} (req/s) | overhead of the medians | round pairs: "
-        "median overhead (quartiles) | server CPU (µs/req) |"
-    )
-    print("|---|---|---|---|---|---|")
-    for level in summary:
-        low, middle, high = quartiles(level.pairs)
-        of_medians = overhead(level.rps_on, level.rps_off)
-        print(
-            f"| {level.conns} | {level.rps_off:.0f} | {level.rps_on:.0f} | {of_medians:+.1f} %"
-            f" | {middle:+.1f} % ({low:+.1f} … {high:+.1f}) | {level.cpu_off:.0f} / {level.cpu_on:.0f}"
-            f" ({(level.cpu_on - level.cpu_off) / level.cpu_off * 100:+.1f} %) |"
-        )
-    cpu_off_all = statistics.median(level.cpu_off for level in summary)
-    if args.same:
-        return 0, cpu_off_all
-    print(f"\ncapture-on answered {second_mode.requests} manifest HEADs and stored {stored} events", end="")
-    if stored == second_mode.requests:
-        print(": every request is one event")
-        return 0, cpu_off_all
-    print(": MISMATCH")
-    return 1, cpu_off_all
+    if not on.capture:
+        return True
+    stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(on.data_dir).values())
+    verdict = "every request is one event" if stored == on.requests else "MISMATCH"
+    print(f"capture-on answered {on.requests} manifest HEADs and stored {stored} events: {verdict}", flush=True)
+    return stored == on.requests
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
