@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Stored user agents are cut to this length: the column is a grouping dimension, not a place for arbitrary text.
+# Stored user agents are cut to this length (by capture's `encoded`): the column is a grouping dimension, not a
+# place for arbitrary text.
 MAX_USER_AGENT = 512
 MAX_VERSION = 64
 UNKNOWN = "unknown"
@@ -92,10 +93,6 @@ RULES: tuple[Rule, ...] = (
 _GENERIC = re.compile(r"^(?P<tool>[A-Za-z][\w.+-]{0,47})/" + _V)
 _DOCKER_CLIENT = re.compile(r"^Docker-Client/" + _V)
 _UPSTREAM = re.compile(r"UpstreamClient\((?P<up>[^()]*(?:\([^()]*\))?[^()]*)\)")
-
-
-def clip(user_agent: str) -> str:
-    return user_agent[:MAX_USER_AGENT]
 
 
 @lru_cache(maxsize=8192)
