@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dockyard.analytics import exports
+from dockyard.analytics import exports, periods
 from dockyard.analytics.jobs import AnalyticsJob, JobReport
 from dockyard.app import create_app
 from dockyard.config import Settings
@@ -48,6 +48,12 @@ def run_job(client: TestClient, as_of: date | None = None) -> JobReport:
     found = services(client)
     job = AnalyticsJob(found.settings, found.db)
     return in_app(client, lambda: job.run(as_of))
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's today is the one the data were made for, even when the run crosses midnight."""
+    monkeypatch.setattr(periods, "utc_today", lambda: TODAY)
 
 
 @pytest.fixture

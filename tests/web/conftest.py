@@ -3,8 +3,10 @@ e2e fixtures)."""
 
 import pytest
 
+from dockyard.analytics import periods
 from tests.e2e.conftest import server_factory, unique
 from tests.registry.helpers import cheap_password_hashing
+from tests.web.data import TODAY
 
 __all__ = ["fast_passwords", "server_factory", "unique"]
 
@@ -13,3 +15,10 @@ __all__ = ["fast_passwords", "server_factory", "unique"]
 def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id at its lowest cost: these tests sign in many times."""
     cheap_password_hashing(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's today is the one the data were made for, even when the run crosses midnight (the browser test's
+    server is a process of its own, and keeps the real one)."""
+    monkeypatch.setattr(periods, "utc_today", lambda: TODAY)

@@ -10,13 +10,12 @@ credentials, so they can be handed to a download tool as they are.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
 from fastapi.responses import FileResponse
 
-from dockyard.analytics import exports
+from dockyard.analytics import exports, periods
 from dockyard.analytics.dvp_service import DvpService
 from dockyard.analytics.schemas import (
     Dataview,
@@ -57,10 +56,6 @@ class Forbidden(ApiError):
     status = 403
 
 
-def _today() -> datetime:
-    return datetime.now(UTC)
-
-
 def _service(session: ReadSession, subject: CurrentSubject) -> DvpService:
     return DvpService(AnalyticsStore(session), subject)
 
@@ -91,7 +86,7 @@ async def namespace_pulls(
     group: GroupQuery = "repo",
 ) -> PullData:
     service = _service(session, subject)
-    pulls = await service.namespace_pulls(namespace, timespan, period, group, _today().date())
+    pulls = await service.namespace_pulls(namespace, timespan, period, group, periods.utc_today())
     return PullData(pulls=pulls)
 
 
@@ -106,7 +101,7 @@ async def repository_pulls(
     group: GroupQuery = "repo",
 ) -> PullData:
     # One repository is its own group whichever `group` is asked for.
-    pulls = await _service(session, subject).repository_pulls(namespace, repo, timespan, period, _today().date())
+    pulls = await _service(session, subject).repository_pulls(namespace, repo, timespan, period, periods.utc_today())
     return PullData(pulls=pulls)
 
 
@@ -119,7 +114,7 @@ async def many_pulls(
     period: PeriodQuery = "last-3-months",
     group: GroupQuery = "repo",
 ) -> ReposPullData:
-    found = await _service(session, subject).many_pulls(repos, timespan, period, _today().date())
+    found = await _service(session, subject).many_pulls(repos, timespan, period, periods.utc_today())
     return ReposPullData(repos={name: PullData(pulls=pulls) for name, pulls in found.items()})
 
 

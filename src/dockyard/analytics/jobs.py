@@ -27,13 +27,13 @@ import logging
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
-from dockyard.analytics import actions, segments
+from dockyard.analytics import actions, periods, segments
 from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow, use_jemalloc
 from dockyard.analytics.exports import export_period
 from dockyard.analytics.models import AnalyticsDay
@@ -135,7 +135,7 @@ class AnalyticsJob:
     async def run(self, as_of: date | None = None) -> JobReport:
         """Process everything pending; periods ending on or before `as_of` (default: today, UTC) count as
         complete and are exported."""
-        today = as_of or datetime.now(UTC).date()
+        today = as_of or periods.utc_today()
         if not await self._lease():
             return JobReport(skipped=True)
         report = JobReport()
@@ -250,10 +250,10 @@ class AnalyticsJob:
     # --- 3. the Hub's pull numbers --------------------------------------------------------------------------------
     async def _hub_pulls(self, con: Any, report: JobReport) -> None:
         async with self.db.reader() as session:
-            periods = await AnalyticsStore(session).periods()
+            states = await AnalyticsStore(session).periods()
         pending = {
             period: state.fingerprint
-            for period, state in periods.items()
+            for period, state in states.items()
             if period.timespan == "months" and state.hub_synced != state.fingerprint
         }
         if not pending:
@@ -279,8 +279,8 @@ class AnalyticsJob:
     async def _export(self, con: Any, report: JobReport, today: date) -> None:
         async with self.db.reader() as session:
             store = AnalyticsStore(session)
-            periods = await store.periods()
-        for period, state in sorted(periods.items()):
+            states = await store.periods()
+        for period, state in sorted(states.items()):
             if not period.complete(today) or state.exported == state.fingerprint:
                 continue
             self._go_on()

@@ -13,6 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 EPOCH = datetime(1970, 1, 1)
+
+
+def utc_today() -> date:
+    """Today in UTC, from which complete periods and "the last N months" are reckoned. Callers look it up through
+    this module at every use, so that tests can pin it: a run that crosses midnight must not see two days."""
+    return datetime.now(UTC).date()
+
+
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 Timespan = Literal["months", "weeks"]

@@ -13,7 +13,6 @@ They are mounted ahead of the Hub API's catch-all mount (see dockyard.app), and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -24,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from dockyard.accounts.login import Login, access_token, sign_out
 from dockyard.accounts.permissions import Subject
 from dockyard.accounts.sessions import SECOND_FACTOR
+from dockyard.analytics import periods
 from dockyard.analytics.dvp_service import DvpService
 from dockyard.analytics.schemas import PERIOD_MONTHS, TIMESPANS
 from dockyard.analytics.store import AnalyticsStore
@@ -212,7 +212,7 @@ class Pages:
             timespan, period = parse_query(request.query_params.get("timespan"), request.query_params.get("period"))
             async with services.db.reader() as db:
                 insights = InsightsService(DvpService(AnalyticsStore(db), subject), services.settings)
-                page = await insights.namespace(namespace, timespan, period, datetime.now(UTC).date())
+                page = await insights.namespace(namespace, timespan, period, periods.utc_today())
         except ApiError as error:
             return self._error(subject, error.status, error.detail)
         title = f"{namespace}: pulls per {page.unit}"
