@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dockyard.analytics import segments
+import pytest
+from starlette.testclient import TestClient
+
+from dockyard.analytics import periods, segments
+from dockyard.analytics.jobs import AnalyticsJob, JobReport
 from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.config import Settings
+from tests.registry.helpers import in_app, services
+
+
+def run_job(client: TestClient, as_of: date | None = None) -> JobReport:
+    """The analytics job, run once on the app's own loop and database."""
+    found = services(client)
+    job = AnalyticsJob(found.settings, found.db)
+    return in_app(client, lambda: job.run(as_of))
+
+
+def pin_today(monkeypatch: pytest.MonkeyPatch, today: date) -> None:
+    """The server's today is the one the test data were made for, even when the run crosses midnight."""
+    monkeypatch.setattr(periods, "utc_today", lambda: today)
 
 
 def stored_rows(data_dir: Path) -> list[dict[str, Any]]:

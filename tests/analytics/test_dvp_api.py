@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dockyard.analytics import exports, periods
-from dockyard.analytics.jobs import AnalyticsJob, JobReport
+from dockyard.analytics import exports
 from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.analytics.events import Req, digest, write
+from tests.analytics.helpers import pin_today, run_job
 from tests.conftest import ADMIN_PASSWORD
-from tests.registry.helpers import PASSWORD, create_org, create_user, in_app, services, set_member
+from tests.registry.helpers import PASSWORD, create_org, create_user, set_member
 
 API = "/api/publisher/analytics/v1"
 INDEX = digest("index")
@@ -44,16 +44,9 @@ def pull(client: int, repository: str, offset: float) -> list[Req]:
     ]
 
 
-def run_job(client: TestClient, as_of: date | None = None) -> JobReport:
-    found = services(client)
-    job = AnalyticsJob(found.settings, found.db)
-    return in_app(client, lambda: job.run(as_of))
-
-
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's today is the one the data were made for, even when the run crosses midnight."""
-    monkeypatch.setattr(periods, "utc_today", lambda: TODAY)
+    pin_today(monkeypatch, TODAY)
 
 
 @pytest.fixture

@@ -56,3 +56,15 @@ def test_the_last_months_count_the_current_one() -> None:
     assert months_back(date(2024, 3, 15), 3) == date(2024, 1, 1)
     assert months_back(date(2024, 2, 29), 12) == date(2023, 3, 1)
     assert months_back(date(2024, 1, 1), 2) == date(2023, 12, 1)
+
+
+def test_a_label_names_its_period_and_nothing_else_parses() -> None:
+    for period in (
+        Period.numbered("weeks", 2025, 1),
+        Period.numbered("weeks", 2020, 53),
+        Period.month_of(date(2024, 3, 9)),
+    ):
+        assert Period.from_label(period.label) == period
+    for wrong in ("", "2024", "2024-13", "2024-W54", "2021-W53", "March", "2024-03-01"):
+        with pytest.raises(ValueError):
+            Period.from_label(wrong)

@@ -3,7 +3,7 @@ e2e fixtures)."""
 
 import pytest
 
-from dockyard.analytics import periods
+from tests.analytics.helpers import pin_today
 from tests.e2e.conftest import server_factory, unique
 from tests.registry.helpers import cheap_password_hashing
 from tests.web.data import TODAY
@@ -19,6 +19,5 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's today is the one the data were made for, even when the run crosses midnight (the browser test's
-    server is a process of its own, and keeps the real one)."""
-    monkeypatch.setattr(periods, "utc_today", lambda: TODAY)
+    """(The browser test's server is a process of its own, and keeps the real today.)"""
+    pin_today(monkeypatch, TODAY)

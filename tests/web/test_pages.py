@@ -16,12 +16,12 @@ from httpx2 import Response
 from starlette.testclient import TestClient
 
 from dockyard.analytics.exports import RAW_COLUMNS, SUMMARY_COLUMNS
-from dockyard.analytics.jobs import AnalyticsJob
 from dockyard.app import create_app
 from dockyard.config import Settings
 from tests.accounts.helpers import enrol_totp, hub
+from tests.analytics.helpers import run_job
 from tests.conftest import ADMIN_PASSWORD, NOW
-from tests.registry.helpers import PASSWORD, create_org, create_user, in_app, services
+from tests.registry.helpers import PASSWORD, create_org, create_user
 from tests.web.data import MONTH, TODAY, WEEK, Links, Tables, start_of, write_pulls
 
 API = "/api/publisher/analytics/v1"
@@ -35,8 +35,7 @@ def web(settings: Settings) -> Iterator[TestClient]:
         create_user(client, "bob")
         create_org(client, "acme", "alice")
         write_pulls(settings.data_dir)
-        found = services(client)
-        report = in_app(client, lambda: AnalyticsJob(found.settings, found.db).run(None))
+        report = run_job(client)
         assert report.exported, report.lines()
         yield client
 

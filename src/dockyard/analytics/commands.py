@@ -7,7 +7,6 @@ Importing the same file twice records its events twice.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import TextIO, cast
@@ -123,11 +122,8 @@ def spark_sql_command(ctx: click.Context, query: str, window_seconds: int | None
 
     chosen: Period | None = None
     if query == "summaries":
-        found = re.fullmatch(r"(\d{4})-(W?)(\d{1,2})", period or "")
         try:
-            if found is None:
-                raise ValueError(period)
-            chosen = Period.numbered("weeks" if found[2] else "months", int(found[1]), int(found[3]))
+            chosen = Period.from_label(period or "")
         except ValueError:
             raise click.BadParameter("a week as 2024-W10 or a month as 2024-03", param_hint="--period") from None
     if window_seconds is None:

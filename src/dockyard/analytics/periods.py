@@ -7,12 +7,14 @@ month on the first day of the next (as Docker makes monthly data available).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 EPOCH = datetime(1970, 1, 1)
+_LABEL = re.compile(r"(\d{4})-(W?)(\d{1,2})")
 
 
 def utc_today() -> date:
@@ -81,6 +83,14 @@ class Period:
     @property
     def label(self) -> str:
         return f"{self.year}-W{self.number:02d}" if self.timespan == "weeks" else f"{self.year}-{self.number:02d}"
+
+    @classmethod
+    def from_label(cls, label: str) -> Period:
+        """The period a `label` names (2024-W10, 2024-03); ValueError for anything else."""
+        found = _LABEL.fullmatch(label)
+        if found is None:
+            raise ValueError(f"not a week (2024-W10) or a month (2024-03): {label!r}")
+        return cls.numbered("weeks" if found[2] else "months", int(found[1]), int(found[3]))
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days)]
