@@ -1,9 +1,11 @@
 """The analytics SQL on a real Apache Spark (local mode, pyspark from PyPI): over the same Parquet segments, Spark
-classifies the whole range in one pass and gives exactly the actions, and then the weekly and monthly summaries,
-that the embedded engine gives day by day with its carry; and the CLI prints the SQL Spark ran."""
+classifies the whole range in one pass and gives exactly the actions, and then the weekly and monthly summaries and
+raw export rows, that the embedded engine gives day by day with its carry; the actions Spark's DataFrame writer
+writes are action files the embedded engine summarises alike; and the CLI prints the SQL Spark ran."""
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -15,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from dockyard.analytics import actions, segments, spark
+from dockyard.analytics import actions, exports, segments, spark
 from dockyard.analytics.classify import Carry, Classifier, connect
 from dockyard.analytics.periods import Period, touching
 from dockyard.analytics.summaries import summarize
@@ -188,7 +191,32 @@ def embedded_actions(data_dir: Path, window: int) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def test_spark_gives_the_embedded_engines_actions_and_summaries(session: Any, data_dir: Path) -> None:
+def embedded_raw_export(con: Any, data_dir: Path, period: Period, owners: dict[str, str]) -> dict[str, list[list[str]]]:
+    """The rows of the raw CSV files the embedded engine's export of `period` writes, per namespace."""
+    written = exports.export_period(con, data_dir, period, "embedded", summarize(con, data_dir, period), owners)
+    rows: dict[str, list[list[str]]] = {}
+    for file in sorted((f for f in written if f.dataview == "raw"), key=lambda f: (f.namespace, f.part)):
+        with (data_dir / file.path).open(newline="", encoding="utf-8") as handle:
+            header, *body = csv.reader(handle)
+        assert tuple(header) == exports.RAW_COLUMNS
+        rows.setdefault(file.namespace, []).extend(body)
+    return rows
+
+
+def spark_raw_export(session: Any, frame: Any, period: Period, owners: dict[str, str]) -> dict[str, list[list[str]]]:
+    """Spark's raw export rows per namespace, in its order, as the CSV files hold them: the owner appended, NULL
+    an empty field."""
+    rows: dict[str, list[list[str]]] = {}
+    table = spark.export_raw(session, frame, period).toArrow()
+    for namespace, *values in zip(*(column.to_pylist() for column in table.columns), strict=True):
+        fields = ["" if value is None else value for value in values]
+        rows.setdefault(namespace, []).append([*fields, owners.get(namespace, "")])
+    return rows
+
+
+def test_spark_gives_the_embedded_engines_actions_summaries_and_exports(
+    session: Any, data_dir: Path, tmp_path: Path
+) -> None:
     # One test, so that test workers do not start a Spark each.
     days = segments.days(data_dir)
     assert (days[0], days[-1]) == (FIRST_DAY, FIRST_DAY + timedelta(days=DAYS - 1))
@@ -209,6 +237,8 @@ def test_spark_gives_the_embedded_engines_actions_and_summaries(session: Any, da
             else:
                 of = session.read.parquet(*(str(p) for p in actions.paths(data_dir, period.start, period.last_day)))
             assert spark.summarize(session, of, period) == summarize(con, data_dir, period), period.label
+        check_raw_exports(session, found, con, data_dir, periods)
+        check_written_actions(found, embedded, con, data_dir, tmp_path / "written", periods)
     finally:
         found.unpersist()
 
@@ -216,6 +246,44 @@ def test_spark_gives_the_embedded_engines_actions_and_summaries(session: Any, da
     narrow = ordered(embedded_actions(data_dir, 20))
     assert narrow != embedded
     assert ordered(spark.classify(session, data_dir, 20)) == narrow
+
+
+def check_raw_exports(session: Any, found: Any, con: Any, data_dir: Path, periods: list[Period]) -> None:
+    """Spark's raw export rows, from its own actions, are the rows of the embedded engine's CSV files, in order.
+    (The one tie in the SQL's order in these data, two actions of a key at one time, is two equal rows.)"""
+    owners = {"acme": "acme-org", "case3": "someone"}
+    for period in periods:
+        embedded = embedded_raw_export(con, data_dir, period, owners)
+        assert sum(map(len, embedded.values())) > 100, period.label
+        assert spark_raw_export(session, found, period, owners) == embedded, period.label
+
+
+def check_written_actions(
+    found: Any, embedded: list[dict[str, Any]], con: Any, data_dir: Path, written: Path, periods: list[Period]
+) -> None:
+    """The files `write_actions` writes with Spark's DataFrame writer, partitioned by day, are the embedded
+    engine's action files: a file a day, holding its actions (the pseudonym a signed 64-bit integer, which its
+    numpy summaries read as numbers, not as decimals), which both of its summary engines summarise as its own."""
+    # The data's pseudonyms, 0, 1 and 2, spread to the unsigned range's ends: 2^63 is the first that the signed
+    # integer holds as negative, 2^64 - 1 the last.
+    spread = [{**row, "client": row["client"] * (2**63 - 1) + 1} for row in embedded]
+    assert {row["client"] for row in spread} == {1, 2**63, 2**64 - 1}
+    spread_client = f"CAST(client * {2**63 - 1} + 1 AS DECIMAL(20,0)) AS client"
+    files = spark.write_actions(
+        found.selectExpr(*(spread_client if name == "client" else name for name in actions.COLUMNS)), written
+    )
+    days = actions.days(data_dir)
+    assert files == [actions.day_path(written, day) for day in days] == actions.paths(written, days[0], days[-1])
+    assert not [path.name for path in actions.actions_root(written).iterdir() if path not in files]
+    table = pa.concat_tables(pq.read_table(path) for path in files)
+    client = table.column("client")
+    assert client.type == pa.int64()
+    unsigned = pa.array(client.to_numpy().view(np.uint64))
+    assert ordered(table.set_column(table.schema.get_field_index("client"), "client", unsigned)) == spread
+    for period in periods:
+        for engine in ("numpy", "sql"):
+            expected = summarize(con, data_dir, period, engine)
+            assert summarize(con, written, period, engine) == expected, (period.label, engine)
 
 
 def test_the_sql_transpiles_to_spark() -> None:
@@ -226,7 +294,11 @@ def test_the_sql_transpiles_to_spark() -> None:
         assert "OVER (w " not in text and "OVER (f " not in text
         # Spark's hash() is 32 bits wide: every hash is a 64-bit one.
         assert re.search(r"\bHASH\(", text, re.IGNORECASE) is None
-        assert ("XXHASH64(" in text) == (query != "classify")
+        assert ("XXHASH64(" in text) == (query in ("encode", "summaries"))
+    # Spark's patterns for DuckDB's strftime('%Y-%m-%d') and strftime('%Y-%m-%d %H:%M:%S').
+    raw = spark.spark_sql("export_raw", period=month)
+    assert "DATE_FORMAT(ts, 'yyyy-MM-dd') AS action_day" in raw
+    assert "DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm:ss') AS timestamp" in raw
 
 
 def test_the_cli_prints_the_spark_sql() -> None:
@@ -236,11 +308,13 @@ def test_the_cli_prints_the_spark_sql() -> None:
         ("classify", "--window", "45"): spark.spark_sql("classify", 45),
         ("summaries", "--period", "2024-W10"): spark.spark_sql("summaries", period=Period("weeks", date(2024, 3, 4))),
         ("summaries", "--period", "2024-02"): spark.spark_sql("summaries", period=Period("months", date(2024, 2, 1))),
+        ("export_raw", "--period", "2024-03"): spark.spark_sql("export_raw", period=Period("months", date(2024, 3, 1))),
     }
     for args, sql in expected.items():
         result = runner.invoke(main, ["analytics", "spark-sql", *args])
         assert (result.exit_code, result.output) == (0, sql + "\n"), args
     assert "45000000" in expected["classify", "--window", "45"]
-    for wrong in ([], ["--period", "2024-13"], ["--period", "2024-W54"], ["--period", "March"]):
-        result = runner.invoke(main, ["analytics", "spark-sql", "summaries", *wrong])
-        assert result.exit_code == 2 and "--period" in result.output, wrong
+    for query in ("summaries", "export_raw"):
+        for wrong in ([], ["--period", "2024-13"], ["--period", "2024-W54"], ["--period", "March"]):
+            result = runner.invoke(main, ["analytics", "spark-sql", query, *wrong])
+            assert result.exit_code == 2 and "--period" in result.output, (query, wrong)

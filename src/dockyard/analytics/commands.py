@@ -101,27 +101,27 @@ def event_counts(ctx: click.Context) -> None:
 
 
 @analytics.command("spark-sql")
-@click.argument("query", type=click.Choice(["encode", "classify", "summaries"]))
+@click.argument("query", type=click.Choice(["encode", "classify", "summaries", "export_raw"]))
 @click.option(
     "--window",
     "window_seconds",
     type=click.IntRange(0, 3600),  # classify.MAX_WINDOW_SECONDS, which would load DuckDB for every command
     help="classify: seconds within which follow-ups count (default: DOCKYARD_ANALYTICS_WINDOW_SECONDS).",
 )
-@click.option("--period", help="summaries: the ISO week (2024-W10) or month (2024-03) to summarise.")
+@click.option("--period", help="summaries, export_raw: the ISO week (2024-W10) or month (2024-03).")
 @click.pass_context
 def spark_sql_command(ctx: click.Context, query: str, window_seconds: int | None, period: str | None) -> None:
     """Print QUERY in Spark SQL, to run on a Spark cluster over the whole history at once.
 
     encode reads the view `events`: the segments' rows with a row id `rid` that follows their order (day, segment
     name, row). classify reads `narrow` (encode's result) and returns each action's `rid` and name. summaries
-    reads `actions`: the actions' columns, picked from `events` by `rid`. dockyard.analytics.spark runs all three
-    from Python."""
+    and export_raw (the raw export's rows) read `actions`: the actions' columns, picked from `events` by `rid`.
+    dockyard.analytics.spark runs all four from Python."""
     from dockyard.analytics.periods import Period
     from dockyard.analytics.spark import Query, spark_sql
 
     chosen: Period | None = None
-    if query == "summaries":
+    if query in ("summaries", "export_raw"):
         try:
             chosen = Period.from_label(period or "")
         except ValueError:
