@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 
 from dockyard.analytics import periods, segments
 from dockyard.analytics.jobs import AnalyticsJob, JobReport
+from dockyard.analytics.periods import Period
 from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.config import Settings
 from tests.registry.helpers import in_app, services
@@ -27,6 +29,19 @@ def run_job(client: TestClient, as_of: date | None = None) -> JobReport:
 def pin_today(monkeypatch: pytest.MonkeyPatch, today: date) -> None:
     """The server's today is the one the test data were made for, even when the run crosses midnight."""
     monkeypatch.setattr(periods, "utc_today", lambda: today)
+
+
+def week_with_time_left(seconds: float) -> Period:
+    """The current ISO week (UTC), with at least `seconds` of it left, waiting for the next one if need be: live
+    requests, which the server stamps with its own clock, made within that time all fall in this week, so a test
+    can ask for this week's numbers after them even if it ran into a Monday."""
+    while True:
+        now = datetime.now(UTC)
+        week = Period.week_of(now.date())
+        left = (datetime.combine(week.end, datetime.min.time(), UTC) - now).total_seconds()
+        if left >= seconds:
+            return week
+        time.sleep(left + 0.01)
 
 
 def stored_rows(data_dir: Path) -> list[dict[str, Any]]:

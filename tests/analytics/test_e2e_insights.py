@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 from dockyard.analytics import segments
+from dockyard.analytics.periods import Period
+from tests.analytics.helpers import week_with_time_left
 from tests.analytics.test_capture import dxf_through
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.conftest import ADMIN, ADMIN_CREDS
@@ -95,6 +97,8 @@ def test_pulls_and_notifications_come_out_of_the_dvp_api_and_the_export(
         tools.skopeo(*args, f"docker://{server.address}/{repo}:{tag}")
 
     by_tag, by_digest, dxf_pull, dxf_check = "198.51.100.30", "198.51.100.31", "2001:db8::30", "198.51.100.32"
+    # The server stamps the pulls with its clock: all of them, and the notifications after, fall in this week.
+    this_week = week_with_time_left(120)
     with ForwardingProxy("127.0.0.1", server.port) as proxy:
         source = f"docker://{proxy.address}/{repo}"
         pull = ["copy", "--src-tls-verify=false", "--src-no-creds"]
@@ -113,6 +117,7 @@ def test_pulls_and_notifications_come_out_of_the_dvp_api_and_the_export(
     # Another registry's notifications: a docker pull of ghost/app (HEAD tag, GET the index, GET a platform),
     # and a version check of our repository from another address.
     now = datetime.now(UTC)
+    assert Period.week_of(now.date()) == this_week, "the pulls took over two minutes"
     ghost_index, ghost_amd64 = "sha256:" + "a" * 64, "sha256:" + "b" * 64
     events = [
         notification("ghost/app", "HEAD", ghost_index, "1.0", "203.0.113.40", now),
@@ -147,6 +152,7 @@ def test_pulls_and_notifications_come_out_of_the_dvp_api_and_the_export(
         (week,) = weeks.json()["pulls"]
         # Pulls: skopeo by tag, skopeo by digest, dxf's GET by tag; addresses: all four, and the notifier's.
         assert (week["repo"], week["namespace"], week["pullCount"], week["ipCount"]) == (name, ADMIN, 3, 5)
+        assert week["start"] == f"{this_week.start.isoformat()}T00:00:00Z"
         # The same run set the Hub's numbers from the same actions.
         assert http.get(f"/v2/repositories/{repo}/").json()["pull_count"] == 3
         for tag in ("multi", "v1"):
@@ -154,10 +160,8 @@ def test_pulls_and_notifications_come_out_of_the_dvp_api_and_the_export(
         ghost = http.get(f"{API}/namespaces/ghost/pulls", headers=headers).json()["pulls"]
         assert [(p["repo"], p["pullCount"], p["ipCount"]) for p in ghost] == [("app", 1, 1)]
 
-        monday = now.date() - timedelta(days=now.weekday())
-        iso = monday.isocalendar()
         links = http.get(
-            f"{API}/namespaces/admin/pulls/exports/years/{iso.year}/weeks/{iso.week}/raw", headers=headers
+            f"{API}/namespaces/admin/pulls/exports/years/{this_week.year}/weeks/{this_week.number}/raw", headers=headers
         ).json()["data"]
         rows: list[dict[str, str]] = []
         for link in links:

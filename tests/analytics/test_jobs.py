@@ -23,6 +23,7 @@ from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.registry.models import Manifest, Repository
 from tests.analytics.events import Req, digest, write
+from tests.analytics.helpers import week_with_time_left
 from tests.hub.content.helpers import admin
 from tests.registry.helpers import auth_for, in_app, in_transaction, push_image, services
 
@@ -229,16 +230,16 @@ def periodic(settings: Settings) -> Iterator[TestClient]:
 def test_the_server_runs_the_job_periodically_on_live_pulls(periodic: TestClient) -> None:
     headers = auth_for(periodic, "admin/live")
     _, digest_ = push_image(periodic, "admin/live", "v1", headers)
+    week = week_with_time_left(60)  # the server stamps the pulls with its clock: they fall in this week
     for ip in ("198.51.100.1", "198.51.100.2"):
         pulled = {**headers, "X-Forwarded-For": ip, "Accept": "application/vnd.oci.image.manifest.v1+json"}
         assert periodic.head("/v2/admin/live/manifests/v1", headers=pulled).status_code == 200
         assert periodic.get(f"/v2/admin/live/manifests/{digest_}", headers=pulled).status_code == 200
-    today = Period.week_of(datetime.now(UTC).date())
     deadline = monotonic() + 60
-    while monotonic() < deadline and not namespace_pulls(periodic, today):
+    while monotonic() < deadline and not namespace_pulls(periodic, week):
         sleep(0.2)
     # The capture buffer (flushed every 10 s by itself) was written first by the job, so both pulls are there.
-    assert namespace_pulls(periodic, today) == [(2, 2)]
+    assert namespace_pulls(periodic, week) == [(2, 2)]
 
 
 def test_export_files_live_under_the_data_directory(client: TestClient, settings: Settings) -> None:

@@ -14,7 +14,8 @@ USER_AGENT = "docker/27.0.3 go/go1.21.11 git-commit/662f78c os/linux arch/amd64"
 
 def seed_pulls(server: DockyardServer, repository: str, directory: Path, count: int = 6) -> datetime:
     """`count` pulls by tag of `repository` from distinct addresses on the 3rd of last month (a complete month,
-    so its export exists); the time of the first one."""
+    so its export exists); the time of the first one. Should the run cross into a new month before the server is
+    asked, that month is still complete and within the last 3 months, the shortest series the tests ask for."""
     start = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).replace(day=3, hour=12, minute=0, second=0)
     lines = [
         {

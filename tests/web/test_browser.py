@@ -56,7 +56,10 @@ def dockyard(server: DockyardServer, *args: str, stdin: str | None = None) -> st
 def test_sign_in_read_the_numbers_and_download_an_export(
     server_factory: Callable[..., DockyardServer], browser: Browser, tmp_path: Path
 ) -> None:
-    # The job runs only when asked, so the numbers cannot move under the test.
+    # The job runs only when asked, so the numbers cannot move under the test. This server and the job keep the real
+    # today, the day after the data's TODAY (maybe in a new week and month) if the run crossed midnight: MONTH is
+    # then still complete (so exported) and within the last 3 months (the API's and the page's series), and nothing
+    # below depends on which later periods are complete.
     server = server_factory(settings={"DOCKYARD_ANALYTICS_INTERVAL_SECONDS": "0", "DOCKYARD_FSYNC": "false"})
     dockyard(server, "admin", "create-user", "alice", "--password", PASSWORD)
     dockyard(server, "admin", "create-org", "acme", "--owner", "alice")

@@ -43,7 +43,8 @@ def when(value: str | None) -> datetime | None:
 
 
 def last_pulls(data_dir: Path, repo: str) -> tuple[dict[str, datetime], dict[str, datetime]]:
-    """The last pull action of each tag (pulls by tag) and of each digest, read from today's action file."""
+    """The last pull action of each tag (pulls by tag) and of each digest, read from the action files of every day
+    up to today (taken after the pulls, so it includes their day even when the test ran past midnight)."""
     namespace, name = repo.split("/")
     today = datetime.now(UTC).date()
     tags: dict[str, datetime] = {}
