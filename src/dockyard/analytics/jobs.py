@@ -39,7 +39,7 @@ from dockyard.analytics.exports import export_period
 from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
 from dockyard.analytics.store import AnalyticsStore, DigestPull
-from dockyard.analytics.summaries import summarize, summarize_each
+from dockyard.analytics.summaries import WeeksAhead, summarize, summarize_each
 from dockyard.background import Background
 from dockyard.config import Settings
 from dockyard.db import Database
@@ -141,10 +141,11 @@ class AnalyticsJob:
         report = JobReport()
         try:
             con = await anyio.to_thread.run_sync(self._connect)
+            ahead = WeeksAhead(self.data_dir)
             try:
-                await self._classify(con, report)
+                await self._classify(con, report, ahead)
                 await self._lease()
-                await self._summarize(con, report)
+                await self._summarize(con, report, ahead)
                 await self._lease()
                 await self._hub_pulls(con, report)
                 await self._lease()
@@ -152,6 +153,7 @@ class AnalyticsJob:
             except JobStopped:
                 report.stopped = True
             finally:
+                await anyio.to_thread.run_sync(ahead.close)  # waits for a summary under way: off the event loop
                 con.close()
         finally:
             async with self.db.writer() as session:
@@ -164,16 +166,18 @@ class AnalyticsJob:
             return await AnalyticsStore(session).acquire_lease(LEASE, self.holder, LEASE_SECONDS)
 
     # --- 1. classification ---------------------------------------------------------------------------------------
-    async def _classify(self, con: Any, report: JobReport) -> None:
+    async def _classify(self, con: Any, report: JobReport, ahead: WeeksAhead) -> None:
         async with self.db.reader() as session:
             known = await AnalyticsStore(session).days()
         classifier = Classifier(con, self.settings.analytics_window_seconds)
         try:
-            await self._classify_days(classifier, known, report)
+            await self._classify_days(classifier, known, report, ahead)
         finally:
             await anyio.to_thread.run_sync(classifier.close)
 
-    async def _classify_days(self, classifier: Classifier, known: dict[date, AnalyticsDay], report: JobReport) -> None:
+    async def _classify_days(
+        self, classifier: Classifier, known: dict[date, AnalyticsDay], report: JobReport, ahead: WeeksAhead
+    ) -> None:
         carried: dict[date, str] = {day: row.carry for day, row in known.items()}
         for day in segments.days(self.data_dir):
             previous = day - timedelta(days=1)
@@ -194,6 +198,7 @@ class AnalyticsJob:
                     actions=sum(done.counts.values()),
                 )
             carried[day] = done.carry
+            ahead.classified(day)
             report.days.append(day)
             for name, count in done.counts.items():
                 report.counts[name] += count
@@ -221,7 +226,7 @@ class AnalyticsJob:
         )
 
     # --- 2. summaries --------------------------------------------------------------------------------------------
-    async def _summarize(self, con: Any, report: JobReport) -> None:
+    async def _summarize(self, con: Any, report: JobReport, ahead: WeeksAhead) -> None:
         async with self.db.reader() as session:
             store = AnalyticsStore(session)
             days = await store.days()
@@ -232,7 +237,7 @@ class AnalyticsJob:
             state = known.get(period)
             if state is None or state.fingerprint != fingerprint:
                 changed[period] = fingerprint
-        results = summarize_each(con, self.data_dir, list(changed))
+        results = summarize_each(con, self.data_dir, list(changed), ahead=ahead)
         try:
             while (done := await anyio.to_thread.run_sync(next, results, None)) is not None:
                 self._go_on()

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -74,27 +74,65 @@ def summarize(con: Any, data_dir: Path, period: Period, engine: Engine = "numpy"
 
 
 def summarize_each(
-    con: Any, data_dir: Path, periods: Sequence[Period], engine: Engine = "numpy"
+    con: Any,
+    data_dir: Path,
+    periods: Sequence[Period],
+    engine: Engine = "numpy",
+    ahead: WeeksAhead | None = None,
 ) -> Generator[tuple[Period, list[SummaryRow]], None, None]:
     """`summarize` of each period, in the order given. The numpy engine works on weeks two at a time: its sorts,
     hashing and Parquet reads run outside the GIL, so two weeks use both cores (10 M events: 1.5 s instead of
     2.3). Months, four times the memory, go one at a time, so that 100 M events stay under 2 GB. The SQL engine
-    goes one at a time on `con`, which parallelises each query itself."""
+    goes one at a time on `con`, which parallelises each query itself. A period `ahead` already started is not
+    started again."""
     width = {"weeks": CONCURRENT_WEEKS if engine == "numpy" else 1, "months": 1}
     with ThreadPoolExecutor(max_workers=CONCURRENT_WEEKS, thread_name_prefix="analytics-summaries") as pool:
         running: deque[tuple[Period, Future[list[SummaryRow]]]] = deque()
         try:
             for period in periods:
-                while running and (len(running) >= width[period.timespan] or running[0][0].timespan != period.timespan):
-                    done, future = running.popleft()
-                    yield done, future.result()
-                running.append((period, pool.submit(summarize, con, data_dir, period, engine)))
+                started = ahead.take(period) if ahead is not None else None
+                if started is None:
+                    while running and (
+                        len(running) >= width[period.timespan] or running[0][0].timespan != period.timespan
+                    ):
+                        done, future = running.popleft()
+                        yield done, future.result()
+                    started = pool.submit(summarize, con, data_dir, period, engine)
+                running.append((period, started))
             while running:
                 done, future = running.popleft()
                 yield done, future.result()
         finally:
             for _, future in running:
                 future.cancel()
+
+
+class WeeksAhead:
+    """Weekly summaries started while the classification of later days goes on, on the cores it leaves idle
+    (reading, classifying and writing days keep two cores busy only part of the time): 10 M events are classified
+    and summarised in about 4.4 s instead of 5.0. Days are classified in ascending order, so once a day of a later
+    week is done, no day of the earlier week changes any more in that run. `summarize_each` takes the started
+    weeks; `close` waits for any it did not take."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._pool = ThreadPoolExecutor(max_workers=CONCURRENT_WEEKS, thread_name_prefix="analytics-weeks-ahead")
+        self._started: dict[Period, Future[list[SummaryRow]]] = {}
+        self._week: Period | None = None
+
+    def classified(self, day: date) -> None:
+        """`day`'s actions are written (called in ascending day order)."""
+        week = Period.week_of(day)
+        if self._week is not None and week != self._week:
+            self._started[self._week] = self._pool.submit(summarize, None, self.data_dir, self._week)
+        self._week = week
+
+    def take(self, period: Period) -> Future[list[SummaryRow]] | None:
+        return self._started.pop(period, None)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._started.clear()
 
 
 def _summarize_sql(con: Any, files: list[Path], period: Period) -> list[SummaryRow]:
