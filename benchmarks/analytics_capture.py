@@ -1,7 +1,7 @@
 """What live analytics capture costs the registry's manifest HEAD path: the same server with capture on and off.
 
     .venv/bin/python benchmarks/analytics_capture.py [--duration 3] [--connections 2,32] [--rounds 8]
-        [--sessions 2] [--flush-seconds 10] [--wait-idle 20] [--same] [--instructions 3000]
+        [--sessions 2] [--flush-seconds 10] [--wait-idle 20] [--same] [--pin] [--instructions 3000]
 
 Starts two `dockyard serve` processes on 127.0.0.1, one with DOCKYARD_ANALYTICS_CAPTURE=true and one with false
 (everything else equal: SQLite, token auth, no fsync, warning logs, the same PYTHONHASHSEED), pushes the same small
@@ -16,6 +16,9 @@ errors.
 This 2-core VM's speed swings by 10-30 % within seconds (one configuration against itself: pairs differ by a
 standard deviation of ~12 %), more than the effect measured. Three steadier figures help:
 - `--same` runs the comparison with capture off on both servers: the noise floor of the throughput figures.
+- `--pin` gives the servers (and the capturing server's writer process) the first core and `hey` the second, so
+  that the load generator no longer competes with the server it measures: each server's throughput is then what
+  one core gives, the capture writer's work included.
 - `--instructions N` runs both servers under valgrind's callgrind and counts the instructions the server process
   executes for N HEADs (after a warm-up), capture on and off: exact and repeatable, whatever else the machine
   does; the writer process's instructions per event are counted the same way (a batch of 50,000 events written
@@ -114,7 +117,7 @@ def start(
     log = tmp / f"{name}.log"
     cmd = [*wrapper, str(BIN / "python"), str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = Server(name, port, procs.start(cmd, log=log, env=env), log)
-    wait_ready(server, timeout=600 if wrapper else 60)
+    wait_ready(server, timeout=600 if "valgrind" in wrapper else 60)
     return Mode(name, capture, server, data_dir)
 
 
@@ -168,15 +171,21 @@ def push_image(server: Server) -> None:
         raise BenchError(f"manifest push answered {status}")
 
 
-def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: float) -> None:
+# --pin: the servers (their writer processes inherit it) on one core, the load generator on the other.
+SERVER_CORE = ["taskset", "-c", "0"]
+CLIENT_CORE = ["taskset", "-c", "1"]
+
+
+def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: float, pin: bool = False) -> None:
     url = f"{mode.server.base}/v2/{REPO}/manifests/{TAG}"
     headers = [f"Accept: {ACCEPT}", f"Authorization: Bearer {mode.token}"]
-    warm = hey_command(url, method="HEAD", headers=headers, conns=conns, duration=None)
+    client = CLIENT_CORE if pin else []
+    warm = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=None)]
     warmed = parse_hey(subprocess.run(warm, capture_output=True, text=True, timeout=120, check=False).stdout)
     mode.requests += sum(warmed.statuses.values())
     if idle > 0:
         wait_idle(others, idle)
-    cmd = hey_command(url, method="HEAD", headers=headers, conns=conns, duration=duration)
+    cmd = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=duration)]
     ticks = _tree_ticks([mode.server.proc.pid])
     meter = CpuMeter(others)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
@@ -267,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the component measurement (best kept)")
     parser.add_argument("--skip-servers", action="store_true", help="no throughput comparison")
     parser.add_argument("--same", action="store_true", help="capture off on both servers (the noise floor)")
+    parser.add_argument("--pin", action="store_true", help="servers on the first core, hey on the second")
     parser.add_argument("--instructions", type=int, default=0, help="count instructions for N HEADs (callgrind)")
     parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for other load to stop")
     args = parser.parse_args(argv)
@@ -341,8 +351,10 @@ def run_session(
     tmp.mkdir(parents=True)
     procs = Processes()
     try:
+        wrapper = SERVER_CORE if args.pin else []
         modes = {
-            name: start(procs, tmp, name, capture, args.flush_seconds, args.flush_events) for name, capture in order
+            name: start(procs, tmp, name, capture, args.flush_seconds, args.flush_events, wrapper)
+            for name, capture in order
         }
         for mode in modes.values():
             push_image(mode.server)
@@ -353,7 +365,7 @@ def run_session(
             off.rps, off.cpu_us_per_request, on.rps, on.cpu_us_per_request = [], [], [], []
             for round_number in range(args.rounds):
                 for mode in (off, on) if round_number % 2 == 0 else (on, off):
-                    measure(mode, conns, args.duration, pids, args.wait_idle)
+                    measure(mode, conns, args.duration, pids, args.wait_idle, args.pin)
             samples = pooled[conns]
             for mode in (off, on):
                 samples.rps.setdefault(mode.name, []).extend(mode.rps)
