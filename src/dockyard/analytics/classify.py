@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.periods import micros
+from dockyard.analytics.periods import Period, micros
 
 SQL_DIR = Path(__file__).parent / "sql"
 DEFAULT_WINDOW_SECONDS = 60
@@ -85,6 +85,16 @@ Engine = Literal["numpy", "sql"]
 @cache
 def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def period_sql(name: str, relation: str, period: Period) -> str:
+    """A query of one period's actions (sql/summaries.sql, sql/export_raw.sql): `relation` as its {actions}, the
+    period's first midnight and the one after its last day as {start} and {end}."""
+    return load_sql(name).format(
+        actions=relation,
+        start=f"TIMESTAMP '{period.start.isoformat()} 00:00:00'",
+        end=f"TIMESTAMP '{period.end.isoformat()} 00:00:00'",
+    )
 
 
 def classify_sql(events: str, carry: str, day_start: datetime, day_end: datetime, window_seconds: int) -> str:

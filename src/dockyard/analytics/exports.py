@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.analytics import actions
-from dockyard.analytics.classify import load_sql
+from dockyard.analytics.classify import period_sql
 from dockyard.analytics.periods import Period
 from dockyard.analytics.store import ExportFile
 from dockyard.analytics.summaries import SummaryRow
@@ -147,11 +147,7 @@ def _export_raw(
     files = actions.paths(data_dir, period.start, period.last_day)
     outputs = {ns: _Rolling(base / ns, data_dir, ns, period, "raw", RAW_COLUMNS, max_rows) for ns in namespaces}
     if files:
-        sql = load_sql("export_raw").format(
-            actions=actions.parquet_sql(files),
-            start=f"TIMESTAMP '{period.start.isoformat()} 00:00:00'",
-            end=f"TIMESTAMP '{period.end.isoformat()} 00:00:00'",
-        )
+        sql = period_sql("export_raw", actions.parquet_sql(files), period)
         for batch in _batches(con, sql):
             columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             namespace_column = columns[0]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,9 +32,9 @@ import sqlglot
 from sqlglot import exp
 
 from dockyard.analytics import actions, segments
-from dockyard.analytics.classify import DEFAULT_WINDOW_SECONDS, classify_sql, encode_sql, load_sql
+from dockyard.analytics.classify import DEFAULT_WINDOW_SECONDS, classify_sql, encode_sql, period_sql
 from dockyard.analytics.periods import Period
-from dockyard.analytics.summaries import LEVELS, SummaryRow
+from dockyard.analytics.summaries import SummaryRow, in_order, rows_of
 
 Query = Literal["encode", "classify", "summaries", "export_raw"]
 QUERIES: tuple[Query, ...] = ("encode", "classify", "summaries", "export_raw")
@@ -90,13 +90,7 @@ def spark_sql(query: Query, window_seconds: int = DEFAULT_WINDOW_SECONDS, period
         return to_spark(classify_sql("narrow", "carry", start, end, window_seconds))
     if period is None:
         raise ValueError(f"{query} needs a period")
-    return to_spark(
-        load_sql(query).format(
-            actions="actions",
-            start=f"TIMESTAMP '{period.start.isoformat()} 00:00:00'",
-            end=f"TIMESTAMP '{period.end.isoformat()} 00:00:00'",
-        )
-    )
+    return to_spark(period_sql(query, "actions", period))
 
 
 def actions_frame(spark: Any, data_dir: Path, window_seconds: int = DEFAULT_WINDOW_SECONDS) -> Any:
@@ -122,23 +116,7 @@ def summarize(spark: Any, frame: Any, period: Period) -> list[SummaryRow]:
     """summaries.sql on Spark over a DataFrame of actions (as the temporary view `actions`): the rows
     `summaries.summarize` gives, in its order."""
     frame.createOrReplaceTempView("actions")
-    table: pa.Table = spark.sql(spark_sql("summaries", period=period)).toArrow()
-    rows = [
-        SummaryRow(
-            row["level"],
-            row["namespace"],
-            row["repository"],
-            row["reference"],
-            unique_ip_address=row["unique_ip_address"],
-            pull_by_tag=row["pull_by_tag"],
-            pull_by_digest=row["pull_by_digest"],
-            version_check=row["version_check"],
-            last_pulled=None if row["last_pulled"] is None else row["last_pulled"].replace(tzinfo=UTC),
-        )
-        for row in table.to_pylist()
-    ]
-    rows.sort(key=lambda r: (LEVELS.index(r.level), r.namespace, r.repository, r.reference))
-    return rows
+    return in_order(rows_of(spark.sql(spark_sql("summaries", period=period)).toArrow()))
 
 
 def export_raw(spark: Any, frame: Any, period: Period) -> Any:

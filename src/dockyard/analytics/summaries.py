@@ -30,7 +30,7 @@ from dockyard.analytics.classify import (
     VERSION_CHECK,
     Engine,
     dictionary_codes,
-    load_sql,
+    period_sql,
     to_arrow,
 )
 from dockyard.analytics.periods import Period, micros
@@ -55,11 +55,7 @@ class SummaryRow:
 
 
 def summaries_sql(action_files: list[Path], period: Period) -> str:
-    return load_sql("summaries").format(
-        actions=actions.parquet_sql(action_files),
-        start=f"TIMESTAMP '{period.start.isoformat()} 00:00:00'",
-        end=f"TIMESTAMP '{period.end.isoformat()} 00:00:00'",
-    )
+    return period_sql("summaries", actions.parquet_sql(action_files), period)
 
 
 def summarize(con: Any, data_dir: Path, period: Period, engine: Engine = "numpy") -> list[SummaryRow]:
@@ -69,6 +65,11 @@ def summarize(con: Any, data_dir: Path, period: Period, engine: Engine = "numpy"
     if not files:
         return []
     rows = _summarize_sql(con, files, period) if engine == "sql" else _summarize(files, period)
+    return in_order(rows)
+
+
+def in_order(rows: list[SummaryRow]) -> list[SummaryRow]:
+    """`rows` sorted as summaries come: by level, then namespace, repository and reference."""
     rows.sort(key=lambda r: (LEVELS.index(r.level), r.namespace, r.repository, r.reference))
     return rows
 
@@ -136,7 +137,11 @@ class WeeksAhead:
 
 
 def _summarize_sql(con: Any, files: list[Path], period: Period) -> list[SummaryRow]:
-    table = to_arrow(con.sql(summaries_sql(files, period)))
+    return rows_of(to_arrow(con.sql(summaries_sql(files, period))))
+
+
+def rows_of(table: pa.Table) -> list[SummaryRow]:
+    """The rows of sql/summaries.sql's result, whichever engine ran it."""
     rows = []
     for row in table.to_pylist():
         last = row["last_pulled"]
