@@ -1,31 +1,39 @@
 """What live analytics capture costs the registry's manifest HEAD path: the same server with capture on and off.
 
+    .venv/bin/python benchmarks/analytics_capture.py --interleave --pin [--sessions 3] [--duration 30]
+        [--connections 32] [--phase-seconds 0.1] [--flush-every 50] [--same]
     .venv/bin/python benchmarks/analytics_capture.py [--duration 3] [--connections 2,32] [--rounds 8]
         [--sessions 2] [--flush-seconds 10] [--wait-idle 20] [--same] [--pin] [--instructions 3000]
 
-Starts two `dockyard serve` processes on 127.0.0.1, one with DOCKYARD_ANALYTICS_CAPTURE=true and one with false
-(everything else equal: SQLite, token auth, no fsync, warning logs, the same PYTHONHASHSEED), pushes the same small
-OCI image to both, and runs `hey -m HEAD` with a bearer token against `/v2/admin/bench/manifests/v1`, alternating
-the two servers in many short rounds so that drifting speed of the machine hits both alike; each session starts a
-fresh pair, the first in one order and the second in the other. Prints each round and, pooled over the sessions,
-per concurrency the overhead in % (target <= 5 %) of the median throughputs and the median (with the quartiles)
-of the round pairs' overheads, and the server CPU time per request. Afterwards it stops the capturing server and
-checks that every request it answered is one stored event. Every process it starts is stopped by its PID, even on
-errors.
+This 2-core VM's speed swings by 10-30 % within seconds, and two fresh servers doing the same work differ by up to
+~10 % (their places in memory and caches): more than the effect measured. `--interleave` is the instrument that
+resolves it. Each session starts one server (`capture_toggle_server.py`: `dockyard serve` with a switch) under one
+`hey -m HEAD` run with a bearer token against `/v2/admin/bench/manifests/v1`; the server switches its capture off
+and on every `--phase-seconds` and counts the requests it answers in each phase, and every `--flush-every`th "on"
+phase ends by writing the buffered events through the writer process while the event loop waits, so that
+capture's whole cost, the writing included, falls inside the "on" phases. Both states share the machine's speed
+and the process's placement; `--same` (capture off in both states) shows the noise floor. Prints per session
+and, pooled, the overhead in % (target <= 5 %) of the "on" throughput against the "off", the median and quartiles
+over blocks of phases (each holding one write) and a bootstrap 95 % interval over those blocks. With `--pin` the
+server and its writer process get the first core and `hey` the second: the server's throughput is then what one
+core gives, with all of capture's work on that core (on a real machine the writer would use another).
 
-This 2-core VM's speed swings by 10-30 % within seconds (one configuration against itself: pairs differ by a
-standard deviation of ~12 %), more than the effect measured. Three steadier figures help:
-- `--same` runs the comparison with capture off on both servers: the noise floor of the throughput figures.
-- `--pin` gives the servers (and the capturing server's writer process) the first core and `hey` the second, so
-  that the load generator no longer competes with the server it measures: each server's throughput is then what
-  one core gives, the capture writer's work included.
+Without `--interleave`, it starts two `dockyard serve` processes on 127.0.0.1, one with
+DOCKYARD_ANALYTICS_CAPTURE=true and one with false (everything else equal: SQLite, token auth, no fsync, warning
+logs, the same PYTHONHASHSEED), pushes the same small OCI image to both, and alternates short `hey` runs against
+the two in many rounds, each session with a fresh pair started in swapped order; prints each round and, pooled,
+the overhead of the median throughputs, the median (with the quartiles) of the round pairs' overheads, and the
+server CPU time per request. Its figures carry the two processes' differences (above); two more help:
 - `--instructions N` runs both servers under valgrind's callgrind and counts the instructions the server process
   executes for N HEADs (after a warm-up), capture on and off: exact and repeatable, whatever else the machine
   does; the writer process's instructions per event are counted the same way (a batch of 50,000 events written
   once and three times, the difference halved).
-- At the end, capture's own CPU per event, timed directly (the bus handler's append, then the flush: the hand-off
-  in the server, the writer's pseudonyms, enrichment, user agents, Arrow table, Parquet segment) for batches of
-  1,000 to 50,000 events (a 10 s flush period at 5,000 req/s is 50,000), as a share of the server's CPU per HEAD.
+- At the end (both modes), capture's own CPU per event, timed directly (the handler's append, then the flush:
+  encoding and the hand-off in the server, then the writer's pseudonyms, enrichment, user agents, Arrow table and
+  Parquet segment) for batches of 1,000 to 50,000 events (a 10 s flush period at 5,000 req/s is 50,000).
+
+Either way every request answered while capture was on must be one stored event, and is checked; every process
+started is stopped by its PID, even on errors.
 """
 
 from __future__ import annotations
@@ -35,14 +43,17 @@ import base64
 import hashlib
 import json
 import os
+import random
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +93,8 @@ class Mode:
     token: str = ""
     rps: list[float] = field(default_factory=list)
     cpu_us_per_request: list[float] = field(default_factory=list)
-    requests: int = 0
+    requests: int = 0  # answered in measured runs
+    warm_requests: int = 0  # answered in the warm-ups before them
 
 
 def start(
@@ -93,7 +105,10 @@ def start(
     flush_seconds: float,
     flush_events: int,
     wrapper: Sequence[str] = (),
+    program: Sequence[str] = (),
 ) -> Mode:
+    """A server named `name`: `dockyard serve`, or `program` (a Python script and its arguments) with the same
+    settings."""
     port = free_port()
     data_dir = tmp / name
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -115,7 +130,8 @@ def start(
         PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"),
     )
     log = tmp / f"{name}.log"
-    cmd = [*wrapper, str(BIN / "python"), str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    program = program or [str(BIN / "dockyard"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*wrapper, str(BIN / "python"), *program]
     server = Server(name, port, procs.start(cmd, log=log, env=env), log)
     wait_ready(server, timeout=600 if "valgrind" in wrapper else 60)
     return Mode(name, capture, server, data_dir)
@@ -176,15 +192,26 @@ SERVER_CORE = ["taskset", "-c", "0"]
 CLIENT_CORE = ["taskset", "-c", "1"]
 
 
-def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: float, pin: bool = False) -> None:
+def measure(
+    mode: Mode,
+    conns: int,
+    duration: float,
+    others: list[int],
+    idle: float,
+    pin: bool = False,
+    before: Callable[[], object] | None = None,
+) -> int:
+    """One warm-up and one measured `hey` run (`before` called between them); returns the requests answered."""
     url = f"{mode.server.base}/v2/{REPO}/manifests/{TAG}"
     headers = [f"Accept: {ACCEPT}", f"Authorization: Bearer {mode.token}"]
     client = CLIENT_CORE if pin else []
     warm = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=None)]
     warmed = parse_hey(subprocess.run(warm, capture_output=True, text=True, timeout=120, check=False).stdout)
-    mode.requests += sum(warmed.statuses.values())
+    mode.warm_requests += sum(warmed.statuses.values())
     if idle > 0:
         wait_idle(others, idle)
+    if before is not None:
+        before()
     cmd = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=duration)]
     ticks = _tree_ticks([mode.server.proc.pid])
     meter = CpuMeter(others)
@@ -205,6 +232,7 @@ def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: fl
         f"server CPU {mode.cpu_us_per_request[-1]:6.0f} µs/request   other load {foreign:.2f} cores",
         flush=True,
     )
+    return answered
 
 
 def realistic_events(count: int) -> list[Any]:
@@ -267,7 +295,9 @@ def overhead(on: float, off: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per hey run")
+    parser.add_argument(
+        "--duration", type=float, help="seconds per hey run (default 3), or per session with --interleave (30)"
+    )
     parser.add_argument("--connections", default="2,32", help="comma-separated concurrency levels")
     parser.add_argument("--rounds", type=int, default=8, help="alternating rounds per level and session")
     parser.add_argument("--sessions", type=int, default=2, help="fresh server pairs, started in swapped order")
@@ -277,23 +307,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-servers", action="store_true", help="no throughput comparison")
     parser.add_argument("--same", action="store_true", help="capture off on both servers (the noise floor)")
     parser.add_argument("--pin", action="store_true", help="servers on the first core, hey on the second")
+    parser.add_argument(
+        "--interleave", action="store_true", help="one server per session, capture switched on and off in phases"
+    )
+    parser.add_argument("--phase-seconds", type=float, default=0.1, help="--interleave: length of a phase")
+    parser.add_argument("--flush-every", type=int, default=50, help="--interleave: 'on' phases per write")
     parser.add_argument("--instructions", type=int, default=0, help="count instructions for N HEADs (callgrind)")
     parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for other load to stop")
     args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = 30.0 if args.interleave else 3.0
     levels = [int(part) for part in args.connections.split(",") if part.strip()]
     status = 0
     with tempfile.TemporaryDirectory(prefix="dockyard-capture-bench-") as scratch:
         tmp = Path(scratch)
         server_cpu = 0.0
-        if not args.skip_servers:
+        if args.interleave:
+            status = interleaved(args, levels, tmp)
+        elif not args.skip_servers:
             status, server_cpu = servers(args, levels, tmp)
         if args.instructions:
             status = max(status, instructions(args, tmp / "callgrind"))
         for batch in (1_000, 10_000, 50_000):
             record, handoff, work = component(batch, args.repeats)
             line = (
-                f"capture's CPU per event, batches of {batch:>6}: in the server process handler {record:.2f} µs"
-                f" + hand-off {handoff:.2f} µs"
+                f"capture's CPU per event, batches of {batch:>6}: in the server process the handler {record:.2f} µs"
+                f" + encoding and hand-off {handoff:.2f} µs"
             )
             if server_cpu:
                 line += f" = {(record + handoff) / server_cpu * 100:.1f} % of its {server_cpu:.0f} µs per HEAD"
@@ -366,26 +405,161 @@ def run_session(
             for round_number in range(args.rounds):
                 for mode in (off, on) if round_number % 2 == 0 else (on, off):
                     measure(mode, conns, args.duration, pids, args.wait_idle, args.pin)
-            samples = pooled[conns]
-            for mode in (off, on):
-                samples.rps.setdefault(mode.name, []).extend(mode.rps)
-                samples.cpu.setdefault(mode.name, []).extend(mode.cpu_us_per_request)
-            # Each round's pair ran back to back, so its ratio is the least disturbed by drifting speed.
-            samples.pairs.extend(overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True))
+            pool(pooled[conns], off, on)
         procs.stop_all()  # SIGTERM: the capturing server flushes its buffer on the way out
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for log in tmp.glob("*.log"):
-            print(f"--- {log.name}\n{tail(log)}", file=sys.stderr)
+        report(exc, tmp)
         return False
     finally:
         procs.stop_all()
     if not on.capture:
         return True
-    stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(on.data_dir).values())
-    verdict = "every request is one event" if stored == on.requests else "MISMATCH"
-    print(f"capture-on answered {on.requests} manifest HEADs and stored {stored} events: {verdict}", flush=True)
-    return stored == on.requests
+    return stored_all(on.data_dir, on.requests + on.warm_requests)
+
+
+def report(error: Exception, tmp: Path) -> None:
+    """The error and the end of every log the failed session wrote."""
+    print(f"error: {error}", file=sys.stderr)
+    for log in tmp.glob("*.log"):
+        print(f"--- {log.name}\n{tail(log)}", file=sys.stderr)
+
+
+def pool(samples: Pooled, off: Mode, on: Mode) -> None:
+    for mode in (off, on):
+        samples.rps.setdefault(mode.name, []).extend(mode.rps)
+        samples.cpu.setdefault(mode.name, []).extend(mode.cpu_us_per_request)
+    # Each round's pair ran back to back, so its ratio is the least disturbed by drifting speed.
+    samples.pairs.extend(overhead(b, a) for a, b in zip(off.rps, on.rps, strict=True))
+
+
+def stored_all(data_dir: Path, requests: int, quiet: bool = False) -> bool:
+    """Whether the segments in `data_dir` hold exactly one event per captured request (checked after the server
+    stopped, so after its last flush)."""
+    stored = sum(sum(by_source.values()) for by_source in segments.count_by_day(data_dir).values())
+    if stored != requests or not quiet:
+        verdict = "every request is one event" if stored == requests else "MISMATCH"
+        print(f"capture answered {requests} manifest HEADs and stored {stored} events: {verdict}", flush=True)
+    return stored == requests
+
+
+# --- --interleave: capture switched on and off in one server, many times a second ---------------------------
+TOGGLE_SERVER = ROOT / "benchmarks" / "capture_toggle_server.py"
+Phase = tuple[bool, float, int]  # capture on, seconds, manifest requests answered
+
+
+def interleaved(args: argparse.Namespace, levels: list[int], tmp: Path) -> int:
+    """Per concurrency level, `args.sessions` fresh servers, each alternating capture off and on in phases of
+    `args.phase_seconds` under one `hey` run (capture_toggle_server.py); the throughput of each state is its
+    requests over its time, the writes of the "on" phases' events included in them."""
+    kind = "capture off in both states (--same)" if args.same else "capture off and on"
+    print(
+        f"manifest HEAD by tag, {kind}, in phases of {args.phase_seconds:g} s (every {args.flush_every}th 'on' "
+        f"phase writing the events), {args.sessions} sessions of {args.duration:g} s",
+        flush=True,
+    )
+    rows = []
+    for conns in levels:
+        sessions: list[list[Phase]] = []
+        for session in range(args.sessions):
+            phases = interleaved_session(args, conns, tmp / f"c{conns}-session-{session}")
+            if phases is None:
+                return 1
+            sessions.append(phases)
+            print(f"  c={conns:<3} session {session}: {phase_summary(phases)}", flush=True)
+        rows.append((conns, sessions))
+    print()
+    print(
+        "| connections | capture off (req/s) | capture on (req/s) | overhead | blocks: median (quartiles) | "
+        "95 % interval (bootstrap over blocks) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for conns, sessions in rows:
+        blocks = [block for phases in sessions for block in phase_blocks(phases, args.flush_every)]
+        (off, on), total = rates(chain.from_iterable(sessions)), overhead_of(chain.from_iterable(sessions))
+        low, middle, high = quartiles([overhead_of(block) for block in blocks])
+        ci_low, ci_high = bootstrap(blocks)
+        print(
+            f"| {conns} | {off:.0f} | {on:.0f} | {total:+.1f} % | {middle:+.1f} % ({low:+.1f} … {high:+.1f}) | "
+            f"{ci_low:+.1f} … {ci_high:+.1f} % |"
+        )
+    return 0
+
+
+def interleaved_session(args: argparse.Namespace, conns: int, tmp: Path) -> list[Phase] | None:
+    """One fresh server under one `hey` run; its phases, or None on an error."""
+    tmp.mkdir(parents=True)
+    procs = Processes()
+    out = tmp / "phases.json"
+    try:
+        program = [str(TOGGLE_SERVER), str(out), str(args.phase_seconds), str(args.flush_every), str(int(args.same))]
+        # No periodic flush: the "on" phases write their events themselves.
+        mode = start(procs, tmp, "server", True, 3600, 10**9, SERVER_CORE if args.pin else [], program)
+        push_image(mode.server)
+        headers = [f"Accept: {ACCEPT}", f"Authorization: Bearer {token(mode.server, f'repository:{REPO}:pull')}"]
+        url = f"{mode.server.base}/v2/{REPO}/manifests/{TAG}"
+        # hey runs until interrupted (it then prints its summary); its duration only bounds a lost run.
+        load = hey_command(url, method="HEAD", headers=headers, conns=conns, duration=args.duration + 600)
+        hey = procs.start([*(CLIENT_CORE if args.pin else []), *load], log=tmp / "hey.log")
+        time.sleep(1.0)  # every connection open and busy
+        os.kill(mode.server.proc.pid, signal.SIGUSR2)
+        time.sleep(0.5 + args.duration)  # the writer's warm-up, then the phases
+        os.kill(mode.server.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 120
+        while not out.exists():
+            if time.monotonic() > deadline or mode.server.proc.poll() is not None:
+                raise BenchError("the server did not report its phases")
+            time.sleep(0.05)
+        os.kill(hey.pid, signal.SIGINT)
+        hey.wait(timeout=60)
+        answers = parse_hey((tmp / "hey.log").read_text())
+        if answers.errors or set(answers.statuses) != {200}:
+            raise BenchError(f"unexpected answers {answers.statuses} {answers.errors[:3]}")
+        result = json.loads(out.read_text())
+        phases = [(bool(on), float(seconds), int(count)) for on, seconds, count in result["phases"]]
+        captured = result["warm_up"] + (0 if args.same else sum(count for on, _, count in phases if on))
+        if result["written"] != captured:
+            raise BenchError(f"the server wrote {result['written']} events for {captured} captured requests")
+        procs.stop_all()
+    except (BenchError, subprocess.TimeoutExpired) as exc:
+        report(exc, tmp)
+        return None
+    finally:
+        procs.stop_all()
+    return phases if stored_all(mode.data_dir, captured, quiet=True) else None
+
+
+def rates(phases: Iterable[Phase]) -> tuple[float, float]:
+    """Requests per second with capture off and on."""
+    time = {False: 0.0, True: 0.0}
+    answered = {False: 0, True: 0}
+    for on, seconds, count in phases:
+        time[on] += seconds
+        answered[on] += count
+    return answered[False] / time[False], answered[True] / time[True]
+
+
+def overhead_of(phases: Iterable[Phase]) -> float:
+    return overhead(*reversed(rates(phases)))
+
+
+def phase_blocks(phases: list[Phase], flush_every: int) -> list[list[Phase]]:
+    """Consecutive runs of `flush_every` off/on pairs: each holds exactly one write, at the end of its last "on"
+    phase (the last block, cut short by the end of the run, also ends with one)."""
+    size = 2 * flush_every
+    return [phases[start : start + size] for start in range(0, len(phases), size)]
+
+
+def bootstrap(blocks: list[list[Phase]], draws: int = 2000) -> tuple[float, float]:
+    """A 95 % interval of the overhead, from the blocks drawn with replacement (fixed seed: repeatable)."""
+    draw = random.Random(0)
+    values = sorted(overhead_of(chain.from_iterable(draw.choices(blocks, k=len(blocks)))) for _ in range(draws))
+    return values[int(draws * 0.025)], values[int(draws * 0.975) - 1]
+
+
+def phase_summary(phases: list[Phase]) -> str:
+    off, on = rates(phases)
+    count = sum(1 for on_phase, _, _ in phases if on_phase)
+    return f"{count} phases each, off {off:.0f} req/s, on {on:.0f} req/s: {overhead(on, off):+.1f} %"
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:

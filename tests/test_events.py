@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from starlette.testclient import TestClient
 
+from dockyard.events import EventBus
 from dockyard.registry.events import BlobRequested, ManifestDeleted, ManifestPushed, ManifestRequested, TagDeleted
 from tests.conftest import bearer
 
@@ -76,3 +78,19 @@ def test_a_failing_subscriber_does_not_fail_the_request(client: TestClient) -> N
 
     client.app.state.services.bus.subscribe(ManifestPushed, broken)  # type: ignore[attr-defined]
     _push(client, bearer(client, "repository:admin/ev:pull,push"))
+
+
+def test_an_unsubscribed_handler_gets_no_more_events() -> None:
+    bus = EventBus()
+    kept: list[TagDeleted] = []
+    dropped: list[TagDeleted] = []
+    bus.subscribe(TagDeleted, kept.append)
+    bus.subscribe(TagDeleted, dropped.append)
+    now = datetime.now(UTC)
+    bus.publish(TagDeleted("admin/ev", "v1", "sha256:1", None, now))
+    bus.unsubscribe(TagDeleted, dropped.append)
+    bus.unsubscribe(TagDeleted, dropped.append)  # no longer subscribed: nothing happens
+    bus.unsubscribe(ManifestPushed, kept.append)  # never subscribed to this type: nothing happens
+    bus.publish(TagDeleted("admin/ev", "v2", "sha256:2", None, now))
+    assert [e.tag for e in kept] == ["v1", "v2"]
+    assert [e.tag for e in dropped] == ["v1"]

@@ -26,6 +26,12 @@ class EventBus:
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         self._handlers[event_type].append(handler)
 
+    def unsubscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Stop calling `handler` for `event_type`; nothing happens if it was not subscribed."""
+        handlers = self._handlers.get(event_type, [])
+        if handler in handlers:
+            handlers.remove(handler)
+
     def publish(self, event: object) -> None:
         for handler in self._handlers.get(type(event), ()):
             try:

@@ -6,9 +6,11 @@ from 127.0.0.1); end to end, skopeo and python-dxf pull through a forwarding pro
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,9 +22,14 @@ import requests
 from starlette.testclient import TestClient
 
 from dockyard.analytics import segments
+from dockyard.analytics.capture import Capture
+from dockyard.analytics.enrich import Enricher
+from dockyard.analytics.event_writer import EventWriter
+from dockyard.analytics.periods import micros
 from dockyard.analytics.pseudonyms import Pseudonymizer
 from dockyard.app import create_app
 from dockyard.config import Settings
+from dockyard.registry.events import ManifestRequested
 from tests.analytics.helpers import assert_no_raw_addresses, pseudonym, stored_rows
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.conftest import ADMIN, ADMIN_CREDS
@@ -179,6 +186,56 @@ def test_a_full_buffer_is_written_without_waiting_for_the_period(settings: Setti
         while not segments.segment_paths(configured.data_dir) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(stored_rows(configured.data_dir)) == 4
+
+
+def test_events_appended_on_many_threads_are_each_written_once(tmp_path: Path) -> None:
+    """The request path only appends: encoding rounds on the loop and flushes in a thread take what was appended
+    while threads go on appending, and neither loses nor repeats an event."""
+    capture = Capture(EventWriter(tmp_path, b"k" * 32, Enricher()), flush_seconds=0.05)
+    start = micros(datetime(2026, 11, 2, 12, tzinfo=UTC))
+
+    def append(first: int) -> None:
+        for n in range(first, first + 5000):
+            capture.record(ManifestRequested("acme/app", "v1", None, "HEAD", 200, AWS, DOCKER_UA, None, start + n))
+            if n % 500 == 0:
+                time.sleep(0.01)  # long enough for several encoding rounds and flushes meanwhile
+
+    async def appending() -> None:
+        capture.start()
+        threads = [threading.Thread(target=append, args=(k * 5000,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
+        await capture.close()
+
+    asyncio.run(appending())
+    times = sorted(micros(row["ts"]) - start for row in stored_rows(tmp_path))
+    assert times == list(range(20_000))
+    assert capture.segments >= 2  # written in more than the last flush
+
+
+def test_an_event_appended_while_a_round_takes_the_list_waits_for_the_next(tmp_path: Path) -> None:
+    start = micros(datetime(2026, 11, 2, 12, tzinfo=UTC))
+
+    def event(n: int) -> ManifestRequested:
+        return ManifestRequested("acme/app", "v1", None, "HEAD", 200, AWS, DOCKER_UA, None, start + n)
+
+    class AppendedMeanwhile(list[ManifestRequested]):
+        """A request on another thread appends just after the round copied the list."""
+
+        def __getitem__(self, index: Any) -> Any:
+            taken = super().__getitem__(index)
+            if isinstance(index, slice) and len(self) == 2:
+                self.append(event(2))
+            return taken
+
+    capture = Capture(EventWriter(tmp_path, b"k" * 32, Enricher()))
+    capture._events = AppendedMeanwhile([event(0), event(1)])
+    assert capture._flush_sync() == 2
+    assert capture.stats().pending == 1
+    assert capture._flush_sync() == 1
+    assert sorted(micros(row["ts"]) - start for row in stored_rows(tmp_path)) == [0, 1, 2]
 
 
 def test_capture_can_be_switched_off(settings: Settings) -> None:

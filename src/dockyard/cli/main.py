@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,6 +15,9 @@ from dockyard.analytics.commands import analytics
 from dockyard.analytics.run_command import run_command
 from dockyard.cli.client_commands import register as register_client_commands
 from dockyard.config import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 T = TypeVar("T")
 
@@ -64,15 +67,20 @@ def serve(
     ctx: click.Context, host: str | None, port: int | None, serve_data_dir: str | None, public_url: str | None
 ) -> None:
     """Run the server."""
-    import uvicorn
-
     from dockyard.app import create_app
 
     settings = Settings.from_env(
         data_dir=serve_data_dir or ctx.obj.get("data_dir"), host=host, port=port, public_url=public_url
     )
+    run_server(create_app(settings), settings)
+
+
+def run_server(app: Starlette, settings: Settings) -> None:
+    """Serve `app` as `dockyard serve` does (the capture benchmark serves its own wrapped app through this too)."""
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
