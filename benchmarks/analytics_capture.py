@@ -51,7 +51,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -93,8 +93,7 @@ class Mode:
     token: str = ""
     rps: list[float] = field(default_factory=list)
     cpu_us_per_request: list[float] = field(default_factory=list)
-    requests: int = 0  # answered in measured runs
-    warm_requests: int = 0  # answered in the warm-ups before them
+    requests: int = 0
 
 
 def start(
@@ -192,26 +191,15 @@ SERVER_CORE = ["taskset", "-c", "0"]
 CLIENT_CORE = ["taskset", "-c", "1"]
 
 
-def measure(
-    mode: Mode,
-    conns: int,
-    duration: float,
-    others: list[int],
-    idle: float,
-    pin: bool = False,
-    before: Callable[[], object] | None = None,
-) -> int:
-    """One warm-up and one measured `hey` run (`before` called between them); returns the requests answered."""
+def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: float, pin: bool = False) -> None:
     url = f"{mode.server.base}/v2/{REPO}/manifests/{TAG}"
     headers = [f"Accept: {ACCEPT}", f"Authorization: Bearer {mode.token}"]
     client = CLIENT_CORE if pin else []
     warm = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=None)]
     warmed = parse_hey(subprocess.run(warm, capture_output=True, text=True, timeout=120, check=False).stdout)
-    mode.warm_requests += sum(warmed.statuses.values())
+    mode.requests += sum(warmed.statuses.values())
     if idle > 0:
         wait_idle(others, idle)
-    if before is not None:
-        before()
     cmd = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=duration)]
     ticks = _tree_ticks([mode.server.proc.pid])
     meter = CpuMeter(others)
@@ -232,7 +220,6 @@ def measure(
         f"server CPU {mode.cpu_us_per_request[-1]:6.0f} µs/request   other load {foreign:.2f} cores",
         flush=True,
     )
-    return answered
 
 
 def realistic_events(count: int) -> list[Any]:
@@ -414,7 +401,7 @@ def run_session(
         procs.stop_all()
     if not on.capture:
         return True
-    return stored_all(on.data_dir, on.requests + on.warm_requests)
+    return stored_all(on.data_dir, on.requests)
 
 
 def report(error: Exception, tmp: Path) -> None:
@@ -530,16 +517,17 @@ def interleaved_session(args: argparse.Namespace, conns: int, tmp: Path) -> list
 
 def rates(phases: Iterable[Phase]) -> tuple[float, float]:
     """Requests per second with capture off and on."""
-    time = {False: 0.0, True: 0.0}
+    spent = {False: 0.0, True: 0.0}
     answered = {False: 0, True: 0}
     for on, seconds, count in phases:
-        time[on] += seconds
+        spent[on] += seconds
         answered[on] += count
-    return answered[False] / time[False], answered[True] / time[True]
+    return answered[False] / spent[False], answered[True] / spent[True]
 
 
 def overhead_of(phases: Iterable[Phase]) -> float:
-    return overhead(*reversed(rates(phases)))
+    off, on = rates(phases)
+    return overhead(on, off)
 
 
 def phase_blocks(phases: list[Phase], flush_every: int) -> list[list[Phase]]:
