@@ -188,15 +188,26 @@ def test_a_full_buffer_is_written_without_waiting_for_the_period(settings: Setti
         assert len(stored_rows(configured.data_dir)) == 4
 
 
+START = micros(datetime(2026, 11, 2, 12, tzinfo=UTC))
+
+
+def head_at(n: int) -> ManifestRequested:
+    """A manifest HEAD `n` microseconds after START: the stored time tells the events apart."""
+    return ManifestRequested("acme/app", "v1", None, "HEAD", 200, AWS, DOCKER_UA, None, START + n)
+
+
+def stored_offsets(data_dir: Path) -> list[int]:
+    return sorted(micros(row["ts"]) - START for row in stored_rows(data_dir))
+
+
 def test_events_appended_on_many_threads_are_each_written_once(tmp_path: Path) -> None:
     """The request path only appends: encoding rounds on the loop and flushes in a thread take what was appended
     while threads go on appending, and neither loses nor repeats an event."""
     capture = Capture(EventWriter(tmp_path, b"k" * 32, Enricher()), flush_seconds=0.05)
-    start = micros(datetime(2026, 11, 2, 12, tzinfo=UTC))
 
     def append(first: int) -> None:
         for n in range(first, first + 5000):
-            capture.record(ManifestRequested("acme/app", "v1", None, "HEAD", 200, AWS, DOCKER_UA, None, start + n))
+            capture.record(head_at(n))
             if n % 500 == 0:
                 time.sleep(0.01)  # long enough for several encoding rounds and flushes meanwhile
 
@@ -210,32 +221,26 @@ def test_events_appended_on_many_threads_are_each_written_once(tmp_path: Path) -
         await capture.close()
 
     asyncio.run(appending())
-    times = sorted(micros(row["ts"]) - start for row in stored_rows(tmp_path))
-    assert times == list(range(20_000))
+    assert stored_offsets(tmp_path) == list(range(20_000))
     assert capture.segments >= 2  # written in more than the last flush
 
 
 def test_an_event_appended_while_a_round_takes_the_list_waits_for_the_next(tmp_path: Path) -> None:
-    start = micros(datetime(2026, 11, 2, 12, tzinfo=UTC))
-
-    def event(n: int) -> ManifestRequested:
-        return ManifestRequested("acme/app", "v1", None, "HEAD", 200, AWS, DOCKER_UA, None, start + n)
-
     class AppendedMeanwhile(list[ManifestRequested]):
         """A request on another thread appends just after the round copied the list."""
 
         def __getitem__(self, index: Any) -> Any:
             taken = super().__getitem__(index)
             if isinstance(index, slice) and len(self) == 2:
-                self.append(event(2))
+                self.append(head_at(2))
             return taken
 
     capture = Capture(EventWriter(tmp_path, b"k" * 32, Enricher()))
-    capture._events = AppendedMeanwhile([event(0), event(1)])
+    capture._events = AppendedMeanwhile([head_at(0), head_at(1)])
     assert capture._flush_sync() == 2
     assert capture.stats().pending == 1
     assert capture._flush_sync() == 1
-    assert sorted(micros(row["ts"]) - start for row in stored_rows(tmp_path)) == [0, 1, 2]
+    assert stored_offsets(tmp_path) == [0, 1, 2]
 
 
 def test_capture_can_be_switched_off(settings: Settings) -> None:

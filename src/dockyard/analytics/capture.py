@@ -123,7 +123,7 @@ class Capture:
             if not taken:
                 return
             del self._events[: len(taken)]
-            self._add(b"".join([encoded(event, "dockyard") for event in taken]), len(taken))
+            self.submit(taken, "dockyard")
 
     def submit(self, events: Sequence[ManifestRequested], source: str) -> None:
         self._add(b"".join(encoded(event, source) for event in events), len(events))
