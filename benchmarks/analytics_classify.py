@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from dockyard.analytics import actions, segments  # noqa: E402
-from dockyard.analytics.classify import Carry, Classifier, Engine, connect, use_jemalloc  # noqa: E402
+from dockyard.analytics.classify import Carry, Classifier, Engine, connect  # noqa: E402
+from dockyard.analytics.memory import bulk_allocation, use_jemalloc  # noqa: E402
 from dockyard.analytics.periods import Period  # noqa: E402
 from dockyard.analytics.summaries import WeeksAhead, summarize_each  # noqa: E402
 
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         use_jemalloc()  # as the job does
         con = connect(threads=args.threads or None, memory_limit=args.memory_limit, temp_dir=data / "tmp")
-        found = run(con, data, args.window, args.months, args.engine)
+        with bulk_allocation():  # as the job does
+            found = run(con, data, args.window, args.months, args.engine)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
         return check(found, truth)
     finally:

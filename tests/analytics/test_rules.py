@@ -198,6 +198,20 @@ def test_action_rows_carry_the_first_requests_attributes(tmp_path: Path) -> None
     assert (row["client"], row["ua_tool"], row["country"], row["source"]) == (7, "docker", "DE", "dockyard")
 
 
+def test_an_actions_file_has_the_schemas_required_columns_and_refuses_nulls_in_them(tmp_path: Path) -> None:
+    write(tmp_path, [Req(0, "GET", TAG, INDEX)])
+    classify_days(tmp_path)
+    path = actions.day_path(tmp_path, T0.date())
+    written = pq.read_schema(path)
+    assert [(f.name, f.nullable) for f in written] == [(f.name, f.nullable) for f in actions.SCHEMA]
+    table = actions.read(tmp_path, T0.date(), T0.date())
+    before = path.read_bytes()
+    no_tool = table.set_column(table.schema.get_field_index("ua_tool"), "ua_tool", pa.array([None], pa.string()))
+    with pytest.raises(ValueError, match="ua_tool"):
+        actions.write_day(tmp_path, T0.date(), no_tool)
+    assert path.read_bytes() == before and [p.name for p in path.parent.iterdir()] == [path.name]
+
+
 # --- days and midnight -------------------------------------------------------------------------------------
 MIDNIGHT = datetime(2024, 3, 7)
 

@@ -10,13 +10,13 @@ attributes of the request that started it; `client` is the pseudonym (kept for e
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from dockyard.analytics import parquet_files
 
 ACTIONS_DIR = Path("analytics") / "actions"
 DAY_PREFIX = "day="
@@ -55,31 +55,10 @@ def day_path(data_dir: Path, day: date) -> Path:
 
 
 def write_day(data_dir: Path, day: date, table: pa.Table) -> Path:
-    """Publish `table` (SCHEMA's columns; dictionary-encoded strings are fine) as the day's actions."""
-    final = day_path(data_dir, day)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        # No stored Arrow schema: readers see plain Parquet strings whatever encoding the writer held. Statistics
-        # only for `ts` (the one column readers prune on): min/max over string columns costs more than the rest
-        # of the write. Dictionaries for the strings only: one over nearly unique times or pseudonyms doubles
-        # their cost and is abandoned for plain pages anyway; the times, in (mostly) ascending order, are
-        # smaller as deltas. Snappy: zstd's fifth smaller file costs a third more CPU, for derived data that is
-        # rewritten whenever its day changes (and snappy, unlike LZ4_RAW, every Spark reads).
-        pq.write_table(
-            table,
-            tmp,
-            compression="snappy",
-            row_group_size=1 << 20,
-            store_schema=False,
-            write_statistics=["ts"],
-            use_dictionary=[name for name in COLUMNS if name not in ("ts", "client")],
-            column_encoding={"ts": "DELTA_BINARY_PACKED"},
-        )
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return final
+    """Publish `table` (SCHEMA's columns; dictionary-encoded strings are fine) as the day's actions. Snappy:
+    zstd's fifth smaller file costs a third more CPU, for derived data that is rewritten whenever its day changes
+    (and snappy, unlike LZ4_RAW, every Spark reads)."""
+    return parquet_files.publish(parquet_files.conform(table, SCHEMA), day_path(data_dir, day), compression="snappy")
 
 
 def remove_day(data_dir: Path, day: date) -> None:
@@ -114,5 +93,4 @@ def read(data_dir: Path, first: date, last: date) -> pa.Table:
 
 def parquet_sql(files: list[Path]) -> str:
     """A DuckDB table expression over these action files (check for an empty list first)."""
-    quoted = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
-    return f"read_parquet([{quoted}], hive_partitioning = false)"
+    return parquet_files.read_parquet_sql(files)

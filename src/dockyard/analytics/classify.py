@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -120,20 +119,6 @@ def to_arrow(result: Any) -> pa.Table:
     method = getattr(result, "to_arrow_table", None) or result.arrow
     table: pa.Table = method()
     return table
-
-
-def use_jemalloc() -> None:
-    """Arrow buffers from jemalloc rather than Arrow's default pool (mimalloc), unless the operator chose one with
-    ARROW_DEFAULT_MEMORY_POOL. The jobs allocate and free hundreds of megabytes per day classified; mimalloc hands
-    them back to the kernel each time and faults them in again: on a quiet 2-core machine, classifying 10 M events
-    took 6.0 s with it and 3.6-3.75 s with jemalloc or the C library's malloc; of those two, glibc's per-thread
-    arenas kept 100 M events at 2.25 GB, jemalloc at 1.6 GB. Process-wide, so the job sets it once."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow built without it
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def connect(*, threads: int | None = None, memory_limit: str | None = None, temp_dir: Path | None = None) -> Any:

@@ -34,8 +34,9 @@ from typing import Any
 import anyio.to_thread
 
 from dockyard.analytics import actions, periods, segments
-from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow, use_jemalloc
+from dockyard.analytics.classify import Carry, Classifier, connect, to_arrow
 from dockyard.analytics.exports import export_period
+from dockyard.analytics.memory import bulk_allocation, use_jemalloc
 from dockyard.analytics.models import AnalyticsDay
 from dockyard.analytics.periods import Period, touching
 from dockyard.analytics.store import AnalyticsStore, DigestPull
@@ -140,21 +141,22 @@ class AnalyticsJob:
             return JobReport(skipped=True)
         report = JobReport()
         try:
-            con = await anyio.to_thread.run_sync(self._connect)
-            ahead = WeeksAhead(self.data_dir)
-            try:
-                await self._classify(con, report, ahead)
-                await self._lease()
-                await self._summarize(con, report, ahead)
-                await self._lease()
-                await self._hub_pulls(con, report)
-                await self._lease()
-                await self._export(con, report, today)
-            except JobStopped:
-                report.stopped = True
-            finally:
-                await anyio.to_thread.run_sync(ahead.close)  # waits for a summary under way: off the event loop
-                con.close()
+            with bulk_allocation():
+                con = await anyio.to_thread.run_sync(self._connect)
+                ahead = WeeksAhead(self.data_dir)
+                try:
+                    await self._classify(con, report, ahead)
+                    await self._lease()
+                    await self._summarize(con, report, ahead)
+                    await self._lease()
+                    await self._hub_pulls(con, report)
+                    await self._lease()
+                    await self._export(con, report, today)
+                except JobStopped:
+                    report.stopped = True
+                finally:
+                    await anyio.to_thread.run_sync(ahead.close)  # waits for a summary under way: off the event loop
+                    con.close()
         finally:
             async with self.db.writer() as session:
                 await AnalyticsStore(session).release_lease(LEASE, self.holder)

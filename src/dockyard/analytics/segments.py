@@ -3,8 +3,9 @@
     <data_dir>/analytics/events/day=YYYY-MM-DD/<unique>.parquet
 
 Every writer (live capture, distribution notifications, file imports, the benchmark generator) goes through
-`write_segments`, and every reader finds files through `segment_paths` / `read_parquet_sql`, so the format lives in
-this one module. One row is one manifest request, all statuses kept (only 200s become actions). Columns, in order:
+`write_segments`, and every reader finds files through `segment_paths`, so the format lives in this one module
+(and in the Parquet settings it shares with the action files, parquet_files). One row is one manifest request, all
+statuses kept (only 200s become actions). Columns, in order:
 
     ts          timestamp[us], UTC wall-clock time stored *without* a time zone (see below)
     client      uint64, keyed pseudonym of the client IP (analytics.pseudonyms); the raw IP is never written
@@ -28,7 +29,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +37,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from dockyard.analytics import parquet_files
 
 EVENTS_DIR = Path("analytics") / "events"
 DAY_PREFIX = "day="
@@ -112,18 +115,8 @@ def rows_to_table(rows: Sequence[EventRow]) -> pa.Table:
 
 
 def conform(table: pa.Table) -> pa.Table:
-    """`table` with SCHEMA's columns in SCHEMA's order and types. Dictionary-encoded string columns are kept as
-    they are (Parquet stores them as plain strings), which spares bulk writers materialising repeated values."""
-    if table.schema.equals(SCHEMA):
-        return table
-    columns = []
-    for field in SCHEMA:
-        column = table.column(field.name)
-        keep = column.type == field.type or (
-            pa.types.is_dictionary(column.type) and column.type.value_type == field.type
-        )
-        columns.append(column if keep else column.cast(field.type))
-    return pa.table(columns, names=list(COLUMNS))
+    """`table` with SCHEMA's columns, order, types and nullability (parquet_files.conform)."""
+    return parquet_files.conform(table, SCHEMA)
 
 
 def write_segments(data_dir: Path, table: pa.Table, *, fsync: bool = False) -> list[Path]:
@@ -153,28 +146,8 @@ def write_day(data_dir: Path, day: date, table: pa.Table, *, fsync: bool = False
 
 
 def _write_one(directory: Path, table: pa.Table, fsync: bool) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:12]}.parquet"
-    final = directory / name
-    # Hidden and without the .parquet suffix, so no reader's glob picks up a half-written file.
-    tmp = directory / f".{name}.tmp"
-    try:
-        # No stored Arrow schema: every reader sees the Parquet types (plain strings, naive timestamps), whatever
-        # in-memory encoding the writer used.
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20, store_schema=False)
-        if fsync:
-            with tmp.open("rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    if fsync:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return final
+    return parquet_files.publish(table, directory / name, compression="zstd", fsync=fsync)
 
 
 def _day_dirs(data_dir: Path) -> list[tuple[date, Path]]:
@@ -206,12 +179,6 @@ def segment_paths(data_dir: Path, first: date | None = None, last: date | None =
         if (first is None or day >= first) and (last is None or day <= last):
             paths.extend(sorted(directory.glob("*.parquet")))
     return paths
-
-
-def read_parquet_sql(paths: Iterable[Path]) -> str:
-    """A DuckDB table expression over these segments (an empty list is not valid: check first)."""
-    quoted = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
-    return f"read_parquet([{quoted}], hive_partitioning = false)"
 
 
 def read_table(data_dir: Path, first: date | None = None, last: date | None = None) -> pa.Table:
