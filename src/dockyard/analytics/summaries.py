@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -39,11 +38,14 @@ from dockyard.analytics.periods import Period, micros
 LEVELS = ("reference", "repository", "namespace")
 CONCURRENT_WEEKS = 2
 _STRINGS = ["action", "namespace", "repository", "reference"]
-_NOT_PULLED = np.iinfo(np.int64).min
+_NOT_PULLED = np.iinfo(np.int64).min  # numpy's NaT as a datetime64
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class SummaryRow:
+class SummaryRow(NamedTuple):
+    """One summary row. A named tuple: a week has ~10,000 of them, and a frozen dataclass took four times as long
+    to build them (18 ms against 5)."""
+
     level: str
     namespace: str
     repository: str  # "" at the namespace level
@@ -256,23 +258,18 @@ class _Period:
             "repository": ([(*name, "") for name in repo_names], by_repo),
             "namespace": ([(name, "", "") for name in namespace_names], by_namespace),
         }
-        out = []
+        out: list[SummaryRow] = []
         for level, (level_names, (ips, level_counts, level_last)) in levels.items():
-            at = pa.array(level_last, pa.timestamp("us"), mask=level_last == _NOT_PULLED).to_pylist()
+            # As timedelta64 since the epoch, never-pulled (NaT) comes out as None: 1 ms for 10,000 rows where
+            # Arrow's conversion to aware datetimes took 15.
+            pulled = [
+                None if since is None else _EPOCH + since for since in level_last.view("timedelta64[us]").tolist()
+            ]
+            by_action = (level_counts[:, action].tolist() for action in (PULL_BY_TAG, PULL_BY_DIGEST, VERSION_CHECK))
             out += [
-                SummaryRow(
-                    level,
-                    namespace,
-                    repository,
-                    reference,
-                    unique_ip_address=distinct,
-                    pull_by_tag=by_action[PULL_BY_TAG],
-                    pull_by_digest=by_action[PULL_BY_DIGEST],
-                    version_check=by_action[VERSION_CHECK],
-                    last_pulled=None if when is None else when.replace(tzinfo=UTC),
-                )
-                for (namespace, repository, reference), distinct, by_action, when in zip(
-                    level_names, ips.tolist(), level_counts.tolist(), at, strict=True
+                SummaryRow(level, namespace, repository, reference, distinct, by_tag, by_digest, checks, when)
+                for (namespace, repository, reference), distinct, by_tag, by_digest, checks, when in zip(
+                    level_names, ips.tolist(), *by_action, pulled, strict=True
                 )
             ]
         return out
