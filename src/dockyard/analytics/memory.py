@@ -17,8 +17,8 @@ import pyarrow as pa
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # While bulk work runs: no block under this size is mmapped, nor is free memory at the top of the heap given back.
 _BULK_BYTES = 1 << 30
-# Afterwards: the largest thresholds glibc's own dynamic adjustment reaches (malloc.h's DEFAULT_MMAP_THRESHOLD_MAX
-# on 64-bit, and twice that), which a long-running process settles at anyway.
+# Afterwards: the most glibc's own dynamic adjustment would raise them to as large blocks are freed (malloc.c's
+# DEFAULT_MMAP_THRESHOLD_MAX on 64-bit, and twice that for trimming); setting them ends that adjustment.
 _MMAP_AFTER, _TRIM_AFTER = 32 << 20, 64 << 20
 
 _lock = threading.Lock()
