@@ -142,25 +142,30 @@ class AnalyticsJob:
         report = JobReport()
         try:
             with bulk_allocation():
-                con = await anyio.to_thread.run_sync(self._connect)
-                ahead = WeeksAhead(self.data_dir)
-                try:
-                    await self._classify(con, report, ahead)
-                    await self._lease()
-                    await self._summarize(con, report, ahead)
-                    await self._lease()
-                    await self._hub_pulls(con, report)
-                    await self._lease()
-                    await self._export(con, report, today)
-                except JobStopped:
-                    report.stopped = True
-                finally:
-                    await anyio.to_thread.run_sync(ahead.close)  # waits for a summary under way: off the event loop
-                    con.close()
+                await self._steps(report, today)
+        except JobStopped:
+            report.stopped = True
         finally:
             async with self.db.writer() as session:
                 await AnalyticsStore(session).release_lease(LEASE, self.holder)
         return report
+
+    async def _steps(self, report: JobReport, today: date) -> None:
+        """Classify, summarise, set the Hub's pull numbers and export, on one DuckDB connection, renewing the
+        lease between steps."""
+        con = await anyio.to_thread.run_sync(self._connect)
+        ahead = WeeksAhead(self.data_dir)
+        try:
+            await self._classify(con, report, ahead)
+            await self._lease()
+            await self._summarize(con, report, ahead)
+            await self._lease()
+            await self._hub_pulls(con, report)
+            await self._lease()
+            await self._export(con, report, today)
+        finally:
+            await anyio.to_thread.run_sync(ahead.close)  # waits for a summary under way: off the event loop
+            con.close()
 
     async def _lease(self) -> bool:
         self._go_on()
