@@ -57,16 +57,16 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from machine import CLK_TCK, tree_ticks
+
 from registry import (
     ACCEPT,
     BIN,
-    CLK_TCK,
     ROOT,
     BenchError,
     CpuMeter,
     Processes,
     Server,
-    _tree_ticks,
     free_port,
     hey_command,
     parse_hey,
@@ -201,10 +201,10 @@ def measure(mode: Mode, conns: int, duration: float, others: list[int], idle: fl
     if idle > 0:
         wait_idle(others, idle)
     cmd = [*client, *hey_command(url, method="HEAD", headers=headers, conns=conns, duration=duration)]
-    ticks = _tree_ticks([mode.server.proc.pid])
+    ticks = tree_ticks([mode.server.proc.pid])
     meter = CpuMeter(others)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120, check=False)
-    ticks = _tree_ticks([mode.server.proc.pid]) - ticks
+    ticks = tree_ticks([mode.server.proc.pid]) - ticks
     foreign = meter.foreign_cores()
     if done.returncode != 0:
         raise BenchError(f"hey failed ({done.returncode}): {done.stderr.strip()[:500]}")

@@ -31,11 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from benchmarks.machine import CLK_TCK, host_ticks, host_ticks_since  # noqa: E402
 from dockyard.analytics import actions, segments  # noqa: E402
 from dockyard.analytics.classify import Carry, Classifier, Engine, connect  # noqa: E402
 from dockyard.analytics.memory import bulk_allocation, use_jemalloc  # noqa: E402
@@ -52,30 +51,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def host_seconds() -> np.ndarray:
-    """The machine's CPU seconds so far: busy (every process), idle (with iowait), stolen by the hypervisor; zeros
-    where there is no /proc/stat."""
-    try:
-        with open("/proc/stat") as stat:
-            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in stat.readline().split()[1:9])
-    except (OSError, ValueError):
-        return np.zeros(3)
-    ticks = os.sysconf("SC_CLK_TCK")
-    return np.array([user + nice + system + irq + softirq, idle + iowait, steal]) / ticks
-
-
 class Stage:
     def __init__(self, name: str) -> None:
         self.name = name
 
     def __enter__(self) -> Stage:
-        self.wall, self.cpu, self.host = time.perf_counter(), cpu(), host_seconds()
+        self.wall, self.cpu, self.host = time.perf_counter(), cpu(), host_ticks()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall
         self.cpu = cpu() - self.cpu
-        self.host = host_seconds() - self.host
+        self.host = host_ticks_since(self.host)
         print(f"{self.name:<22} {self.wall:8.2f} s wall {self.cpu:8.2f} s CPU   peak RSS {peak_rss_mb():7.0f} MB")
 
 
@@ -150,11 +137,11 @@ def run(con: Any, data: Path, window: int, months: bool, engine: Engine) -> dict
     wall, cpu_seconds = classify.wall + weekly.wall, classify.cpu + weekly.cpu
     print(f"{'classify + weekly':<22} {wall:8.2f} s wall {cpu_seconds:8.2f} s CPU   peak RSS {peak_rss_mb():7.0f} MB")
     # A slow run on a shared VM is told apart from slow code by where the machine's CPU time went meanwhile.
-    busy, idle, stolen = classify.host + weekly.host
-    others = max(0.0, busy - cpu_seconds)
+    busy, idle, stolen = (a + b for a, b in zip(classify.host, weekly.host, strict=True))
+    others = max(0.0, busy / CLK_TCK - cpu_seconds)
     print(
-        f"{'':<22} meanwhile on the machine: {others:.2f} s CPU of other processes, {idle:.2f} s idle, "
-        f"{stolen:.2f} s stolen by the hypervisor"
+        f"{'':<22} meanwhile on the machine: {others:.2f} s CPU of other processes, {idle / CLK_TCK:.2f} s idle, "
+        f"{stolen / CLK_TCK:.2f} s stolen by the hypervisor"
     )
     if months:
         months_of = sorted({Period.month_of(d) for d in actions.days(data)})

@@ -38,6 +38,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from machine import CLK_TCK, host_ticks, tree_ticks
 from oci_layout import MIB, Image, write_layout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +85,6 @@ WORKLOADS = {
     "push": ("skopeo push ~100 MiB", "s", 1.0),
 }
 CONTENDED_CORES = 0.25
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class BenchError(Exception):
@@ -336,36 +336,10 @@ def hey_command(url: str, *, method: str, headers: Sequence[str], conns: int, du
 
 
 # --- other load on the machine -------------------------------------------------------------------------------
-def _cpu_busy_ticks() -> int:
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values[:8]) - idle
-
-
-def _tree_ticks(roots: Sequence[int]) -> int:
-    """CPU ticks used so far by the live processes under `roots` (servers and their workers/threads)."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    total = 0
-    for pid in ticks:
-        walk = pid
-        while walk > 1:
-            if walk in roots:
-                total += ticks[pid]
-                break
-            walk = parents.get(walk, 0)
-    return total
+def _busy_ticks() -> int:
+    """Ticks the machine's cores were not idle, stolen ones included: time other work took from the benchmark."""
+    host = host_ticks()
+    return host.busy + host.stolen
 
 
 def _own_ticks() -> float:
@@ -379,10 +353,10 @@ class CpuMeter:
 
     def __init__(self, pids: Sequence[int]) -> None:
         self.pids = list(pids)
-        self._start = (time.monotonic(), _cpu_busy_ticks(), _tree_ticks(self.pids), _own_ticks())
+        self._start = (time.monotonic(), _busy_ticks(), tree_ticks(self.pids), _own_ticks())
 
     def foreign_cores(self) -> float:
-        now, busy, tree, own = time.monotonic(), _cpu_busy_ticks(), _tree_ticks(self.pids), _own_ticks()
+        now, busy, tree, own = time.monotonic(), _busy_ticks(), tree_ticks(self.pids), _own_ticks()
         t0, busy0, tree0, own0 = self._start
         foreign = (busy - busy0) - (tree - tree0) - (own - own0)
         return max(0.0, foreign / CLK_TCK / max(now - t0, 1e-6))
@@ -441,9 +415,9 @@ class Bench:
         cmd = hey_command(url, method=method, headers=headers, conns=conns, duration=self.args.duration)
         profiler = self.start_profiler(server, key, conns)
         meter = CpuMeter(self.pids)
-        server_ticks = _tree_ticks([server.proc.pid])
+        server_ticks = tree_ticks([server.proc.pid])
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.duration + 120, check=False)
-        server_ticks = _tree_ticks([server.proc.pid]) - server_ticks
+        server_ticks = tree_ticks([server.proc.pid]) - server_ticks
         foreign = meter.foreign_cores()
         if profiler is not None:
             profiler.wait(timeout=self.args.duration + 60)
